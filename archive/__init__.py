@@ -1,0 +1,1 @@
+"""Parse the markdown news archive and store it in SQLite."""

@@ -1,0 +1,62 @@
+"""Numbered schema migrations. Append new ones; never edit one that has shipped."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: events and what hangs off them, with full-text search.
+    """
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        lang TEXT NOT NULL,
+        date TEXT NOT NULL,
+        month_day TEXT NOT NULL,
+        slug TEXT NOT NULL,
+        headline TEXT NOT NULL,
+        summary TEXT NOT NULL DEFAULT '',
+        topic TEXT,
+        cover_image TEXT,
+        position INTEGER NOT NULL DEFAULT 0,
+        has_page INTEGER NOT NULL DEFAULT 0,
+        content_hash TEXT NOT NULL,
+        UNIQUE (lang, date, slug)
+    );
+    CREATE INDEX events_by_date ON events (date, position);
+    CREATE INDEX events_by_month_day ON events (month_day, date);
+    CREATE INDEX events_by_topic ON events (topic, date);
+    CREATE TABLE aliases (
+        lang TEXT NOT NULL,
+        date TEXT NOT NULL,
+        slug TEXT NOT NULL,
+        event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+        PRIMARY KEY (lang, date, slug)
+    ) WITHOUT ROWID;
+    CREATE INDEX aliases_by_event ON aliases (event_id);
+    CREATE TABLE sources (
+        event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        url TEXT NOT NULL,
+        PRIMARY KEY (event_id, position)
+    ) WITHOUT ROWID;
+    CREATE TABLE related (
+        event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        target_date TEXT,
+        target_slug TEXT NOT NULL,
+        headline TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (event_id, position)
+    ) WITHOUT ROWID;
+    CREATE TABLE tags (
+        event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        tag TEXT NOT NULL COLLATE NOCASE,
+        PRIMARY KEY (event_id, position)
+    ) WITHOUT ROWID;
+    CREATE INDEX tags_by_tag ON tags (tag);
+    CREATE VIRTUAL TABLE events_fts USING fts5 (
+        headline, summary, topic, tags,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    """,
+)

@@ -1,0 +1,299 @@
+"""Parse day pages (``index.md``) and event pages of the markdown archive.
+
+Headings are recognised by their structure, with a small table of known words as a first
+guess: a numbered list of external links is a list of sources, internal links followed by
+``_Label: tags_`` are related events, internal links followed by a version note are the
+event's earlier slugs (``### Changes:``). This reads the English and the Chinese editions
+alike, and any other edition laid out the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from archive.models import RelatedLink, Source
+from archive.text import clean_text, split_tags, squash_space
+
+SECTION_WORDS: dict[str, frozenset[str]] = {
+    "sources": frozenset({"source", "sources", "信息来源", "資料來源", "来源", "來源"}),
+    "related": frozenset({"related", "有关", "有關", "相关", "相關"}),
+    "changes": frozenset({"changes", "更改", "修订", "修訂", "版本"}),
+}
+COVER_TITLES = frozenset({"cover image", "img", "image", "封面"})
+
+_HEADING = re.compile(r"^(#{1,6})\s*(.*?)\s*$")
+_LINK = re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(([^()\s]*(?:\([^()\s]*\)[^()\s]*)*)\)")
+_LIST_ITEM = re.compile(r"^\s*\d+[.)]\s+(.*)$")
+_DATE_TEXT = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_NEWS_PATH = re.compile(
+    r"(?:^|/)(?:(?P<lang>[a-z]{2,3}(?:-[A-Za-z]+)?)/)?news/(?P<y>\d{4})/(?P<m>\d{1,2})/"
+    r"(?P<d>\d{1,2})/(?P<slug>[^/]+?)\.(?:md|html|json|xml)$"
+)
+_TAGS = re.compile(r"_\s*([^_:\d]{1,40}?)\s*[:：]\s*(.*?)\s*_\s*$")
+_FORMATS_LINE = re.compile(r"^\s*\S+:\s*(\[[^\]]+\]\([^)]*\.(?:html|json|xml)\)\s*)+$")
+
+
+class ParseError(ValueError):
+    """A page that can't be read as an archive page; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageLink:
+    lang: str | None
+    date: dt.date
+    slug: str
+
+
+@dataclass(frozen=True, slots=True)
+class DayEntry:
+    position: int
+    topic: str | None
+    headline: str
+    link: PageLink | None
+    summary: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DayPage:
+    date: dt.date
+    lang: str | None
+    entries: tuple[DayEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    date: dt.date
+    lang: str | None
+    slug: str
+    headline: str
+    summary: str
+    topic: str | None
+    sources: tuple[Source, ...]
+    cover_image: str | None
+    related: tuple[RelatedLink, ...]
+    earlier_slugs: tuple[str, ...]
+    is_current: bool
+
+
+def parse_link_target(target: str, base_dir: str = "") -> PageLink | None:
+    """Resolve a link to an archive page: absolute, ``/zh/news/...`` or relative paths."""
+    target = unquote(target.split("#", 1)[0].split("?", 1)[0]).strip()
+    if not target or "://" in target:
+        return None
+    match = _NEWS_PATH.search(target)
+    if match is None and base_dir:
+        match = _NEWS_PATH.search(posixpath.normpath(posixpath.join(base_dir, target)))
+    if match is None:
+        return None
+    try:
+        date = dt.date(int(match["y"]), int(match["m"]), int(match["d"]))
+    except ValueError:
+        return None
+    return PageLink(match["lang"], date, match["slug"])
+
+
+def _link_lang(text: str) -> str | None:
+    match = re.search(r"\]\(/([a-z]{2,3}(?:-[A-Za-z]+)?)/news/", text)
+    return match.group(1) if match else None
+
+
+def _heading_date(title: str) -> dt.date | None:
+    link = _LINK.fullmatch(title)
+    text = link.group(1) if link else title
+    match = _DATE_TEXT.match(text.strip())
+    if not match:
+        return None
+    try:
+        return dt.date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
+def _single_link(text: str) -> tuple[str, str, str] | None:
+    """``[label](target) rest`` -> (label, target, rest)."""
+    match = _LINK.match(text.strip())
+    if not match:
+        return None
+    return match.group(1), match.group(2), text.strip()[match.end() :].strip()
+
+
+def _is_noise(line: str) -> bool:
+    return bool(_FORMATS_LINE.match(line))
+
+
+def _tags_of(rest: str) -> tuple[str, ...] | None:
+    match = _TAGS.search(rest)
+    return split_tags(match.group(2)) if match else None
+
+
+def parse_day_page(text: str, date: dt.date) -> DayPage:
+    """Every event a day page lists, in order, with topic, headline, link and summary."""
+    entries: list[DayEntry] = []
+    topic: str | None = None
+    current: dict | None = None
+    saw_day_heading = False
+
+    def flush() -> None:
+        nonlocal current
+        if current is not None:
+            entries.append(
+                DayEntry(
+                    position=len(entries),
+                    topic=current["topic"],
+                    headline=current["headline"],
+                    link=current["link"],
+                    summary=squash_space(" ".join(current["summary"])),
+                    tags=current["tags"],
+                )
+            )
+        current = None
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or _is_noise(line):
+            continue
+        heading = _HEADING.match(line)
+        if heading:
+            level, title = len(heading.group(1)), heading.group(2)
+            if level == 2:
+                flush()
+                if _heading_date(title) is not None:
+                    saw_day_heading = True
+                topic = None
+                continue
+            if level == 5:
+                flush()
+                topic = clean_text(title) or None
+                continue
+            if level in (3, 4):
+                flush()
+                link = _single_link(title)
+                if link is None:
+                    headline = clean_text(title)
+                    target = None
+                else:
+                    headline, target = clean_text(link[0]), parse_link_target(link[1])
+                if headline:
+                    current = {
+                        "topic": topic,
+                        "headline": headline,
+                        "link": target,
+                        "summary": [],
+                        "tags": (),
+                    }
+                topic = None
+                continue
+            continue
+        if current is None:
+            continue
+        tags = _tags_of(line) if line.startswith("_") else None
+        if tags is not None:
+            current["tags"] = tags
+        else:
+            current["summary"].append(clean_text(line))
+    flush()
+    if not saw_day_heading and not entries:
+        raise ParseError("no day heading and no events")
+    return DayPage(date=date, lang=_link_lang(text), entries=tuple(entries))
+
+
+def _section_kind(title: str, items: list[tuple[str, str, str]], base_dir: str) -> str:
+    word = clean_text(title).rstrip(":：").strip().lower()
+    for kind, words in SECTION_WORDS.items():
+        if word in words:
+            return kind
+    if items and all("://" in target for _, target, _ in items):
+        return "sources"
+    if items and any(_tags_of(rest) is not None for _, _, rest in items):
+        return "related"
+    if items and all(parse_link_target(t, base_dir) for _, t, _ in items):
+        return "changes"
+    return "other"
+
+
+def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
+    """One event page: headline, summary, topic, sources, cover image, related, old slugs."""
+    base_dir = f"/news/{date.year}/{date.month:02d}/{date.day}"
+    headline: str | None = None
+    topic: str | None = None
+    summary: list[str] = []
+    sections: list[tuple[str, list[tuple[str, str, str]]]] = []
+    is_current = False
+    in_body = False
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if _is_noise(line):
+            is_current = True
+            continue
+        heading = _HEADING.match(line)
+        if heading and (len(heading.group(1)) != 1 or headline is None):
+            level, title = len(heading.group(1)), heading.group(2)
+            if level == 1 and headline is None:
+                headline = clean_text(title)
+                in_body = True
+            elif level == 5 and headline is None:
+                topic = clean_text(title) or None
+            elif level >= 2 and headline is not None:
+                sections.append((title, []))
+                in_body = False
+            continue
+        if sections:
+            item = _LIST_ITEM.match(line)
+            link = _single_link(item.group(1)) if item else None
+            if link:
+                sections[-1][1].append(link)
+        elif in_body:
+            summary.append(clean_text(line))
+
+    if not headline:
+        raise ParseError("no '# headline' line")
+
+    sources: list[Source] = []
+    cover: str | None = None
+    related: list[RelatedLink] = []
+    earlier: list[str] = []
+    for title, items in sections:
+        kind = _section_kind(title, items, base_dir)
+        for label, target, rest in items:
+            if kind == "sources":
+                if "://" not in target:
+                    continue
+                name = clean_text(label)
+                if name.lower() in COVER_TITLES:
+                    cover = cover or target
+                else:
+                    sources.append(Source(name or target, target))
+                image = _single_link(rest)
+                if image and clean_text(image[0]).lower() in COVER_TITLES:
+                    cover = cover or image[1]
+            elif kind in ("related", "changes"):
+                link = parse_link_target(target, base_dir)
+                if link is None:
+                    continue
+                if kind == "related":
+                    related.append(
+                        RelatedLink(link.date, link.slug, clean_text(label), _tags_of(rest) or ())
+                    )
+                elif link.date == date and link.slug != slug:
+                    earlier.append(link.slug)
+    return EventPage(
+        date=date,
+        lang=_link_lang(text),
+        slug=slug,
+        headline=headline,
+        summary=squash_space(" ".join(summary)),
+        topic=topic,
+        sources=tuple(dict.fromkeys(sources)),
+        cover_image=cover,
+        related=tuple(related),
+        earlier_slugs=tuple(dict.fromkeys(earlier)),
+        is_current=is_current,
+    )
