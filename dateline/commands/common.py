@@ -1,0 +1,65 @@
+"""Helpers shared by the CLI commands: argument types, event printing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from archive.models import Event
+
+
+class UsageError(Exception):
+    """Bad input from the operator: printed as one line, exit status 2."""
+
+
+def parse_iso_date(text: str) -> dt.date:
+    if not re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text.strip()):
+        raise UsageError(f"not a date (want YYYY-MM-DD): {text!r}")
+    year, month, day = (int(p) for p in text.strip().split("-"))
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise UsageError(f"no such date: {text!r}") from None
+
+
+def parse_month_day(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d{1,2})-(\d{1,2})", text.strip())
+    if not match:
+        raise UsageError(f"not a month-day (want MM-DD): {text!r}")
+    month, day = int(match[1]), int(match[2])
+    try:
+        dt.date(2000, month, day)  # a leap year, so 02-29 is allowed
+    except ValueError:
+        raise UsageError(f"no such day: {text!r}") from None
+    return month, day
+
+
+def print_json(items: Iterable[dict[str, Any]], out: TextIO = sys.stdout) -> None:
+    json.dump(list(items), out, ensure_ascii=False, indent=2)
+    out.write("\n")
+
+
+def format_event(event: Event, base_url: str = "") -> str:
+    lines = [f"{event.date.isoformat()}  {event.headline}"]
+    if event.topic:
+        lines.append(f"  topic: {event.topic}")
+    if event.summary and event.summary != event.headline:
+        lines.append(f"  {event.summary}")
+    if event.tags:
+        lines.append(f"  tags: {', '.join(event.tags)}")
+    for source in event.sources:
+        lines.append(f"  - {source.title}: {source.url}")
+    if base_url:
+        lines.append(f"  archive: {base_url.rstrip('/')}/{event.path}")
+    return "\n".join(lines)
+
+
+def print_events(events: list[Event], base_url: str = "", out: TextIO = sys.stdout) -> None:
+    for n, event in enumerate(events):
+        if n:
+            out.write("\n")
+        out.write(format_event(event, base_url) + "\n")
