@@ -54,9 +54,42 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (event_id, position)
     ) WITHOUT ROWID;
     CREATE INDEX tags_by_tag ON tags (tag);
+    CREATE TABLE day_folders (
+        lang TEXT NOT NULL,
+        date TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        PRIMARY KEY (lang, date)
+    ) WITHOUT ROWID;
     CREATE VIRTUAL TABLE events_fts USING fts5 (
         headline, summary, topic, tags,
         tokenize = 'unicode61 remove_diacritics 2'
     );
+    """,
+    # 2: the Discord bot: each server's daily-post settings, and the daily posts claimed or sent
+    # (one row per server, channel and local date, so a post goes out at most once).
+    """
+    CREATE TABLE bot_guild_settings (
+        guild_id INTEGER PRIMARY KEY,
+        channel_id INTEGER,
+        post_time TEXT,
+        timezone TEXT,
+        enabled INTEGER NOT NULL DEFAULT 0,
+        enabled_since TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE bot_daily_posts (
+        guild_id INTEGER NOT NULL,
+        channel_id INTEGER NOT NULL,
+        local_date TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('claimed', 'sent', 'failed')),
+        attempts INTEGER NOT NULL,
+        message_id INTEGER,
+        first_claimed_at TEXT NOT NULL,
+        claimed_at TEXT NOT NULL,
+        retry_at TEXT,
+        last_error TEXT,
+        PRIMARY KEY (guild_id, channel_id, local_date)
+    ) WITHOUT ROWID;
+    CREATE INDEX bot_daily_posts_retry ON bot_daily_posts (status, retry_at);
     """,
 )

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,36 @@ _EVENT_COLUMNS = (
 
 def content_hash(event: Event) -> str:
     """Hash of everything stored for an event except its id: equal hash, nothing to write."""
-    payload = event.to_dict()
-    payload.pop("id")
-    payload["has_page"] = event.has_page
-    payload["position"] = event.position
-    data = json.dumps(payload, sort_keys=True, ensure_ascii=False)
-    return hashlib.blake2b(data.encode("utf-8"), digest_size=16).hexdigest()
+    parts = [
+        event.lang,
+        event.date.isoformat(),
+        event.slug,
+        event.headline,
+        event.summary,
+        event.topic or "",
+        event.cover_image or "",
+        str(event.position),
+        str(int(event.has_page)),
+        "\x1e".join(event.tags),
+        "\x1e".join(event.aliases),
+        "\x1e".join(f"{s.title}\x1d{s.url}" for s in event.sources),
+        "\x1e".join(
+            f"{r.date}\x1d{r.slug}\x1d{r.headline}\x1d{'|'.join(r.tags)}" for r in event.related
+        ),
+    ]
+    data = "\x1f".join(parts).encode("utf-8")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+@dataclass
+class IngestState:
+    """An edition's stored events: alias (date, slug) -> id, id -> hash, date -> ids, and
+    the fingerprint of each day folder as last ingested."""
+
+    aliases: dict[tuple[str, str], int] = field(default_factory=dict)
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    hashes: dict[int, str] = field(default_factory=dict)
+    by_day: dict[str, set[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,36 +114,45 @@ class Store:
 
     # ----- writes -------------------------------------------------------------------------
 
-    async def ingest_state(self) -> tuple[dict[tuple[str, str, str], int], dict[int, str]]:
-        """Every alias -> event id, and every event id -> content hash."""
-        aliases: dict[tuple[str, str, str], int] = {}
-        async with self._conn.execute("SELECT lang, date, slug, event_id FROM aliases") as cur:
-            async for lang, date, slug, event_id in cur:
-                aliases[(lang, date, slug)] = event_id
-        hashes: dict[int, str] = {}
-        async with self._conn.execute("SELECT id, content_hash FROM events") as cur:
-            async for event_id, digest in cur:
-                hashes[event_id] = digest
-        return aliases, hashes
-
-    async def event_ids_on(self, lang: str, dates: Iterable[str]) -> dict[str, set[int]]:
-        """Ids of the events stored for each of ``dates`` (ISO) in edition ``lang``."""
-        result: dict[str, set[int]] = {}
-        sql = "SELECT date, id FROM events WHERE lang = ? AND date = ?"
-        for date in dates:
-            async with self._conn.execute(sql, (lang, date)) as cur:
-                result[date] = {row[1] async for row in cur}
-        return result
+    async def ingest_state(self, lang: str) -> IngestState:
+        """What ingest needs to match an edition's events to stored ones, in three queries."""
+        state = IngestState()
+        async with self._conn.execute(
+            "SELECT date, slug, event_id FROM aliases WHERE lang = ?", (lang,)
+        ) as cur:
+            async for date, slug, event_id in cur:
+                state.aliases[(date, slug)] = event_id
+        async with self._conn.execute(
+            "SELECT id, date, content_hash FROM events WHERE lang = ?", (lang,)
+        ) as cur:
+            async for event_id, date, digest in cur:
+                state.hashes[event_id] = digest
+                state.by_day.setdefault(date, set()).add(event_id)
+        async with self._conn.execute(
+            "SELECT date, fingerprint FROM day_folders WHERE lang = ?", (lang,)
+        ) as cur:
+            async for date, fingerprint in cur:
+                state.fingerprints[date] = fingerprint
+        return state
 
     async def write_events(
-        self, upserts: Sequence[tuple[int | None, Event]], deletes: Sequence[int] = ()
+        self,
+        upserts: Sequence[tuple[int | None, Event]],
+        deletes: Sequence[int] = (),
+        day_folders: Sequence[tuple[str, str, str | None]] = (),
     ) -> WriteResult:
-        """Insert (id None) or replace events and everything that hangs off them, in one
-        transaction; delete the events in ``deletes``."""
-        return await self._conn._execute(self._write_events_sync, list(upserts), list(deletes))
+        """Insert (id None) or replace events and everything that hangs off them, delete the
+        events in ``deletes`` and record day-folder fingerprints ``(lang, date, fp)`` (None
+        forgets one), all in one transaction."""
+        return await self._conn._execute(
+            self._write_events_sync, list(upserts), list(deletes), list(day_folders)
+        )
 
     def _write_events_sync(
-        self, upserts: list[tuple[int | None, Event]], deletes: list[int]
+        self,
+        upserts: list[tuple[int | None, Event]],
+        deletes: list[int],
+        day_folders: list[tuple[str, str, str | None]],
     ) -> WriteResult:
         # Runs on aiosqlite's worker thread with the raw sqlite3 connection: one round trip
         # for the whole batch instead of thousands.
@@ -201,6 +233,14 @@ class Store:
             db.executemany(
                 "INSERT INTO events_fts (rowid, headline, summary, topic, tags) VALUES (?,?,?,?,?)",
                 fts_rows,
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO day_folders VALUES (?,?,?)",
+                [f for f in day_folders if f[2] is not None],
+            )
+            db.executemany(
+                "DELETE FROM day_folders WHERE lang = ? AND date = ?",
+                [f[:2] for f in day_folders if f[2] is None],
             )
             db.execute("COMMIT")
         except BaseException:
@@ -417,3 +457,234 @@ class Store:
     async def count_events(self) -> int:
         rows = await self._fetch("SELECT COUNT(*) FROM events")
         return int(rows[0][0])
+
+    # ----- bot: server settings and daily posts -----
+
+    async def guild_settings(self, guild_id: int) -> GuildSettingsRow | None:
+        """A server's daily-post settings, or None if it never configured anything."""
+        rows = await self._fetch(
+            f"SELECT {_GUILD_COLUMNS} FROM bot_guild_settings WHERE guild_id = ?", (guild_id,)
+        )
+        return _guild_row(rows[0]) if rows else None
+
+    async def enabled_guild_settings(self) -> list[GuildSettingsRow]:
+        """Every server with daily posts switched on and a channel chosen."""
+        rows = await self._fetch(
+            f"SELECT {_GUILD_COLUMNS} FROM bot_guild_settings"
+            " WHERE enabled = 1 AND channel_id IS NOT NULL ORDER BY guild_id"
+        )
+        return [_guild_row(row) for row in rows]
+
+    async def set_guild_channel(self, guild_id: int, channel_id: int, now: dt.datetime) -> None:
+        """Post daily in ``channel_id``; switching posts on (again) starts from ``now``."""
+        stamp = _utc_text(now)
+        await self._conn.execute(
+            "INSERT INTO bot_guild_settings (guild_id, channel_id, enabled, enabled_since,"
+            " updated_at) VALUES (?, ?, 1, ?, ?)"
+            " ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id,"
+            " enabled_since = CASE WHEN enabled = 1 THEN enabled_since"
+            " ELSE excluded.enabled_since END, enabled = 1, updated_at = excluded.updated_at",
+            (guild_id, channel_id, stamp, stamp),
+        )
+        await self._conn.commit()
+
+    async def set_guild_post_time(self, guild_id: int, post_time: str, now: dt.datetime) -> None:
+        """The local time (HH:MM) of the daily post."""
+        await self._conn.execute(
+            "INSERT INTO bot_guild_settings (guild_id, post_time, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (guild_id) DO UPDATE SET post_time = excluded.post_time,"
+            " updated_at = excluded.updated_at",
+            (guild_id, post_time, _utc_text(now)),
+        )
+        await self._conn.commit()
+
+    async def set_guild_timezone(self, guild_id: int, timezone: str, now: dt.datetime) -> None:
+        """The IANA timezone the post time is read in."""
+        await self._conn.execute(
+            "INSERT INTO bot_guild_settings (guild_id, timezone, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (guild_id) DO UPDATE SET timezone = excluded.timezone,"
+            " updated_at = excluded.updated_at",
+            (guild_id, timezone, _utc_text(now)),
+        )
+        await self._conn.commit()
+
+    async def disable_guild(self, guild_id: int, now: dt.datetime) -> bool:
+        """Stop daily posts (the channel, time and timezone are kept); False if none were on."""
+        cur = await self._conn.execute(
+            "UPDATE bot_guild_settings SET enabled = 0, updated_at = ?"
+            " WHERE guild_id = ? AND enabled = 1",
+            (_utc_text(now), guild_id),
+        )
+        await self._conn.commit()
+        return cur.rowcount > 0
+
+    async def claim_daily_post(
+        self,
+        guild_id: int,
+        channel_id: int,
+        local_date: dt.date,
+        now: dt.datetime,
+        *,
+        max_attempts: int,
+        lease: dt.timedelta,
+    ) -> DailyPostRow | None:
+        """Atomically take the right to post (server, channel, local date), or None.
+
+        Claimable: a day never tried; a failed try whose retry time has come; a claim older than
+        ``lease`` (its process died mid-post) - each while fewer than ``max_attempts`` were made.
+        A sent post is never claimable again.
+        """
+        stamp = _utc_text(now)
+        async with self._conn.execute(
+            "INSERT INTO bot_daily_posts (guild_id, channel_id, local_date, status, attempts,"
+            " first_claimed_at, claimed_at) VALUES (?, ?, ?, 'claimed', 1, ?, ?)"
+            " ON CONFLICT (guild_id, channel_id, local_date) DO UPDATE SET status = 'claimed',"
+            " attempts = attempts + 1, claimed_at = excluded.claimed_at, retry_at = NULL"
+            " WHERE attempts < ? AND ((status = 'failed' AND (retry_at IS NULL OR retry_at <= ?))"
+            " OR (status = 'claimed' AND claimed_at <= ?))"
+            f" RETURNING {_POST_COLUMNS}",
+            (
+                guild_id,
+                channel_id,
+                local_date.isoformat(),
+                stamp,
+                stamp,
+                max_attempts,
+                stamp,
+                _utc_text(now - lease),
+            ),
+        ) as cur:
+            row = await cur.fetchone()
+        await self._conn.commit()
+        return _post_row(row) if row else None
+
+    async def mark_daily_post_sent(
+        self, guild_id: int, channel_id: int, local_date: dt.date, message_id: int
+    ) -> None:
+        await self._conn.execute(
+            "UPDATE bot_daily_posts SET status = 'sent', message_id = ?, retry_at = NULL,"
+            " last_error = NULL WHERE guild_id = ? AND channel_id = ? AND local_date = ?",
+            (message_id, guild_id, channel_id, local_date.isoformat()),
+        )
+        await self._conn.commit()
+
+    async def mark_daily_post_failed(
+        self,
+        guild_id: int,
+        channel_id: int,
+        local_date: dt.date,
+        error: str,
+        retry_at: dt.datetime | None,
+    ) -> None:
+        """Record a failed try; ``retry_at`` None means it is given up for that day."""
+        await self._conn.execute(
+            "UPDATE bot_daily_posts SET status = 'failed', last_error = ?, retry_at = ?"
+            " WHERE guild_id = ? AND channel_id = ? AND local_date = ?",
+            (
+                error[:500],
+                _utc_text(retry_at) if retry_at else "9999-12-31 00:00:00.000000",
+                guild_id,
+                channel_id,
+                local_date.isoformat(),
+            ),
+        )
+        await self._conn.commit()
+
+    async def daily_post(
+        self, guild_id: int, channel_id: int, local_date: dt.date
+    ) -> DailyPostRow | None:
+        rows = await self._fetch(
+            f"SELECT {_POST_COLUMNS} FROM bot_daily_posts"
+            " WHERE guild_id = ? AND channel_id = ? AND local_date = ?",
+            (guild_id, channel_id, local_date.isoformat()),
+        )
+        return _post_row(rows[0]) if rows else None
+
+    async def daily_posts(self, guild_id: int) -> list[DailyPostRow]:
+        """A server's daily posts, newest day first."""
+        rows = await self._fetch(
+            f"SELECT {_POST_COLUMNS} FROM bot_daily_posts WHERE guild_id = ?"
+            " ORDER BY local_date DESC, channel_id",
+            (guild_id,),
+        )
+        return [_post_row(row) for row in rows]
+
+    async def next_daily_retry(self, after_date: dt.date) -> dt.datetime | None:
+        """The earliest pending retry of a post for ``after_date`` or later."""
+        rows = await self._fetch(
+            "SELECT MIN(retry_at) FROM bot_daily_posts WHERE status = 'failed'"
+            " AND retry_at < '9999' AND local_date >= ?",
+            (after_date.isoformat(),),
+        )
+        return _utc_parse(rows[0][0]) if rows and rows[0][0] else None
+
+
+# ----- bot: server settings and daily posts -----
+
+_GUILD_COLUMNS = "guild_id, channel_id, post_time, timezone, enabled, enabled_since"
+_POST_COLUMNS = (
+    "guild_id, channel_id, local_date, status, attempts, message_id, first_claimed_at,"
+    " claimed_at, retry_at, last_error"
+)
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    # Fixed width, UTC: these strings compare in time order inside SQL.
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _utc_parse(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettingsRow:
+    guild_id: int
+    channel_id: int | None
+    post_time: str | None  # None: the configured default
+    timezone: str | None  # None: the configured default
+    enabled: bool
+    enabled_since: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DailyPostRow:
+    guild_id: int
+    channel_id: int
+    local_date: dt.date
+    status: str  # 'claimed', 'sent' or 'failed'
+    attempts: int
+    message_id: int | None
+    first_claimed_at: dt.datetime
+    claimed_at: dt.datetime
+    retry_at: dt.datetime | None  # 9999-12-31: given up
+    last_error: str | None
+
+
+def _guild_row(row: Any) -> GuildSettingsRow:
+    guild_id, channel_id, post_time, timezone, enabled, enabled_since = row
+    return GuildSettingsRow(
+        guild_id=int(guild_id),
+        channel_id=int(channel_id) if channel_id is not None else None,
+        post_time=post_time,
+        timezone=timezone,
+        enabled=bool(enabled),
+        enabled_since=_utc_parse(enabled_since) if enabled_since else None,
+    )
+
+
+def _post_row(row: Any) -> DailyPostRow:
+    (guild_id, channel_id, local_date, status, attempts, message_id, first_claimed_at,
+     claimed_at, retry_at, last_error) = row  # fmt: skip
+    return DailyPostRow(
+        guild_id=int(guild_id),
+        channel_id=int(channel_id),
+        local_date=dt.date.fromisoformat(local_date),
+        status=str(status),
+        attempts=int(attempts),
+        message_id=int(message_id) if message_id is not None else None,
+        first_claimed_at=_utc_parse(first_claimed_at),
+        claimed_at=_utc_parse(claimed_at),
+        retry_at=_utc_parse(retry_at) if retry_at else None,
+        last_error=last_error,
+    )
