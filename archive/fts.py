@@ -28,6 +28,8 @@ def _bigrams(run: str) -> str:
 
 def fts_text(text: str) -> str:
     """Document text as it is handed to FTS5."""
+    if text.isascii():
+        return text
     return _CJK_RUN.sub(lambda m: f" {_bigrams(m.group(0))} ", text)
 
 

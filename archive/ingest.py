@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import hashlib
+import multiprocessing
 import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from archive.dedupe import UnionFind, headline_key, same_event
 from archive.models import Event, RelatedLink, Source
-from archive.parser import DayEntry, EventPage, ParseError, parse_day_page, parse_event_page
-from archive.store import Store, content_hash
+from archive.parser import (
+    DayEntry,
+    EventPage,
+    ParseError,
+    link_lang,
+    parse_day_page,
+    parse_event_page,
+)
+from archive.store import IngestState, Store, content_hash
 
+# Bump when parsing or merging changes what is stored, so unchanged folders are read again.
+PARSER_VERSION = "1"
 DAY_PAGE = "index.md"
 DAY_PAGE_COPIES = frozenset({"readme.md"})
 _YEAR, _MONTH, _DAY = re.compile(r"^\d{4}$"), re.compile(r"^\d{1,2}$"), re.compile(r"^\d{1,2}$")
@@ -44,7 +57,9 @@ class IngestReport:
     unchanged: int = 0
     removed: int = 0
     merged_duplicates: int = 0
+    days_unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -57,11 +72,16 @@ class IngestReport:
             f"events: {self.new} new, {self.updated} updated, {self.unchanged} unchanged,"
             f" {self.removed} removed; {self.merged_duplicates} duplicate copies merged",
         ]
+        if self.days_unchanged:
+            lines.append(f"{self.days_unchanged} day folders unchanged since the last ingest")
         if not self.changed:
             lines.append("nothing changed: the store already matches the archive")
         if self.skipped:
             lines.append(f"{len(self.skipped)} pages skipped:")
             lines.extend(f"  {path}: {reason}" for path, reason in self.skipped)
+        if self.warnings:
+            lines.append(f"{len(self.warnings)} pages read with warnings:")
+            lines.extend(f"  {path}: {reason}" for path, reason in self.warnings)
         return "\n".join(lines)
 
 
@@ -147,10 +167,12 @@ def merge_day(
     by_slug = {page.slug: page for page in pages}
     groups: list[_Group] = []
     owner: dict[str, int] = {}
+    merged_away = 0
     for entry in entries:
         slug = entry.link.slug if entry.link and entry.link.date == date else None
         if slug is not None and slug in owner:
-            continue  # the day page lists the very same link twice
+            merged_away += 1  # the day page lists the very same link twice
+            continue
         group = _Group(entry, [], [])
         if slug is not None:
             group.slugs.append(slug)
@@ -171,7 +193,6 @@ def merge_day(
             keys.append(headline_key(group.entry.headline))
         return keys
 
-    merged_away = 0
     for page in sorted(pages, key=_page_rank):
         if page.slug in owner:
             continue
@@ -241,23 +262,39 @@ def _fallback_slug(headline: str) -> str:
     return re.sub(r"[\W_]+", "-", headline.lower()).strip("-")[:140] or "event"
 
 
-@dataclass
-class _ParsedDay:
+@dataclass(slots=True)
+class PreparedDay:
+    """One day folder, parsed and merged into events (id 0, hash set), ready to store."""
+
     date: dt.date
-    entries: tuple[DayEntry, ...]
-    pages: list[EventPage]
-    link_lang: str | None
+    events: list[Event]
+    merged: int
     pages_read: int
     day_pages: int
+    event_pages: int
     skipped: list[tuple[str, str]]
+    warnings: list[tuple[str, str]]
+    failed_slugs: set[str]
+    day_page_failed: bool
 
 
-def parse_day_folder(folder: DayFolder) -> _ParsedDay:
-    """Read and parse one day folder; a bad page is reported, never raised."""
+def _read_text(path: Path, warnings: list[tuple[str, str]]) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        warnings.append((str(path), "invalid UTF-8 bytes replaced"))
+        return data.decode("utf-8", errors="replace")
+
+
+def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
+    """Read, parse and merge one day folder. A bad page is reported and skipped, never raised."""
     entries: tuple[DayEntry, ...] = ()
     pages: list[EventPage] = []
     skipped: list[tuple[str, str]] = []
-    link_lang: str | None = None
+    warnings: list[tuple[str, str]] = []
+    failed: set[str] = set()
+    day_page_failed = False
     read = day_pages = 0
     with os.scandir(folder.path) as listing:
         files = sorted(e.name for e in listing if e.is_file() and e.name.endswith(".md"))
@@ -265,29 +302,73 @@ def parse_day_folder(folder: DayFolder) -> _ParsedDay:
         if name.lower() in DAY_PAGE_COPIES:
             continue
         path = folder.path / name
+        is_day_page = name == DAY_PAGE
         try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError:
-            skipped.append((str(path), "not UTF-8 text"))
-            continue
-        except OSError as exc:
-            skipped.append((str(path), f"unreadable: {exc.strerror or exc}"))
-            continue
-        read += 1
-        try:
-            if name == DAY_PAGE:
-                day = parse_day_page(text, folder.date)
-                entries, link_lang = day.entries, day.lang or link_lang
+            text = _read_text(path, warnings)
+            read += 1
+            if is_day_page:
+                entries = parse_day_page(text, folder.date).entries
                 day_pages += 1
             else:
-                page = parse_event_page(text, folder.date, name[: -len(".md")])
-                pages.append(page)
-                link_lang = link_lang or page.lang
+                pages.append(parse_event_page(text, folder.date, name[: -len(".md")]))
+            continue
         except ParseError as exc:
-            skipped.append((str(path), str(exc)))
+            reason = str(exc)
+        except OSError as exc:
+            reason = f"unreadable: {exc.strerror or exc}"
         except Exception as exc:  # a parser bug must not stop the run or lose other pages
-            skipped.append((str(path), f"parser error: {type(exc).__name__}: {exc}"))
-    return _ParsedDay(folder.date, entries, pages, link_lang, read, day_pages, skipped)
+            reason = f"parser error: {type(exc).__name__}: {exc}"
+        skipped.append((str(path), reason))
+        if is_day_page:
+            day_page_failed = True
+        else:
+            failed.add(name[: -len(".md")])
+    events, merged = merge_day(folder.date, lang, entries, pages) if entries or pages else ([], 0)
+    events = [replace(e, content_hash=content_hash(e)) for e in events]
+    return PreparedDay(
+        folder.date,
+        events,
+        merged,
+        read,
+        day_pages,
+        len(pages),
+        skipped,
+        warnings,
+        failed,
+        day_page_failed,
+    )
+
+
+def folder_fingerprint(folder: DayFolder) -> str:
+    """Names, sizes and modification times of a day folder's pages, and the parser version:
+    equal fingerprints mean the folder needs no reading."""
+    digest = hashlib.blake2b(PARSER_VERSION.encode(), digest_size=16)
+    with os.scandir(folder.path) as listing:
+        for entry in sorted(listing, key=lambda e: e.name):
+            if entry.name.endswith(".md") and entry.is_file():
+                info = entry.stat()
+                digest.update(f"{entry.name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+def prepare_days(folders: list[DayFolder], lang: str) -> list[PreparedDay]:
+    """``prepare_day`` over a chunk of folders (the unit of work of the process pool)."""
+    return [prepare_day(folder, lang) for folder in folders]
+
+
+def detect_lang(folders: list[DayFolder], default: str, sample: int = 20) -> str:
+    """The edition's language, from the ``/xx/news/`` prefix of the first links found."""
+    for folder in folders[:sample]:
+        try:
+            with os.scandir(folder.path) as listing:
+                names = sorted(e.name for e in listing if e.name.endswith(".md"))
+            for name in names[:3]:
+                lang = link_lang((folder.path / name).read_text("utf-8", errors="replace"))
+                if lang:
+                    return lang
+        except OSError:
+            continue
+    return default
 
 
 async def ingest(
@@ -297,80 +378,115 @@ async def ingest(
     lang: str | None = None,
     default_lang: str = "en",
     progress: Callable[[int], None] | None = None,
-    batch_days: int = 200,
+    workers: int | None = None,
+    chunk_days: int = 100,
 ) -> IngestReport:
     """Bring the store in line with the archive at ``path``.
 
     Events are matched to stored ones through their aliases, so ids stay stable; an event
     whose content hash is unchanged is not written. A day folder is authoritative for its
-    date: stored events of that edition and day that the folder no longer has are removed.
+    date: stored events of that edition and day that the folder no longer has are removed,
+    unless one of the day's pages failed to parse (then nothing of that page is lost).
+    Parsing runs in a process pool for large archives while the store writes.
     """
     report = IngestReport()
     folders = find_day_folders(news_root(path), report.skipped)
-    aliases, hashes = await store.ingest_state()
-    edition = lang
-    for start in range(0, len(folders), batch_days):
-        batch = [parse_day_folder(f) for f in folders[start : start + batch_days]]
-        if edition is None:
-            edition = next((d.link_lang for d in batch if d.link_lang), None)
-            edition = edition or default_lang
-        await _store_days(store, batch, edition, aliases, hashes, report)
-        if progress is not None:
-            progress(len(batch))
-    report.lang = edition or lang or default_lang
-    report.days = len(folders)
+    edition = lang or detect_lang(folders, default_lang)
+    report.lang, report.days = edition, len(folders)
+    state = await store.ingest_state(edition)
+    fingerprints = {f.date: folder_fingerprint(f) for f in folders}
+    unchanged = [
+        f for f in folders if state.fingerprints.get(f.date.isoformat()) == fingerprints[f.date]
+    ]
+    for folder in unchanged:
+        report.days_unchanged += 1
+        count = len(state.by_day.get(folder.date.isoformat(), ()))
+        report.unchanged += count
+        report.events_seen += count
+    if progress is not None and unchanged:
+        progress(len(unchanged))
+    skip = {f.date for f in unchanged}
+    folders = [f for f in folders if f.date not in skip]
+    state.fingerprints = {f.date.isoformat(): fingerprints[f.date] for f in folders}
+    chunks = [folders[i : i + chunk_days] for i in range(0, len(folders), chunk_days)]
+    workers = workers if workers is not None else min(4, os.cpu_count() or 1)
+    if workers <= 1 or len(chunks) < 3:
+        for chunk in chunks:
+            await _store_days(store, prepare_days(chunk, edition), edition, state, report)
+            if progress is not None:
+                progress(len(chunk))
+        return report
+    loop = asyncio.get_running_loop()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [loop.run_in_executor(pool, prepare_days, chunk, edition) for chunk in chunks]
+        try:
+            for chunk, future in zip(chunks, futures, strict=True):
+                await _store_days(store, await future, edition, state, report)
+                if progress is not None:
+                    progress(len(chunk))
+        finally:
+            for future in futures:
+                future.cancel()
     return report
 
 
 async def _store_days(
     store: Store,
-    days: list[_ParsedDay],
+    days: list[PreparedDay],
     lang: str,
-    aliases: dict[tuple[str, str, str], int],
-    hashes: dict[int, str],
+    state: IngestState,
     report: IngestReport,
 ) -> None:
     upserts: list[tuple[int | None, Event]] = []
     deletes: list[int] = []
-    stored_on = await store.event_ids_on(lang, [d.date.isoformat() for d in days])
+    folder_rows: list[tuple[str, str, str | None]] = []
     for day in days:
         report.pages_read += day.pages_read
         report.day_pages += day.day_pages
-        report.event_pages += len(day.pages)
+        report.event_pages += day.event_pages
         report.skipped.extend(day.skipped)
-        if not day.entries and not day.pages:
-            continue
-        events, merged = merge_day(day.date, lang, day.entries, day.pages)
-        report.merged_duplicates += merged
-        report.events_seen += len(events)
+        report.warnings.extend(day.warnings)
+        report.merged_duplicates += day.merged
+        report.events_seen += len(day.events)
         iso = day.date.isoformat()
         claimed: set[int] = set()
-        for event in events:
-            event = replace(event, content_hash=content_hash(event))
+        for event in day.events:
             known = sorted(
-                {aliases[k] for a in event.aliases if (k := (lang, iso, a)) in aliases} - claimed
+                {state.aliases[k] for a in event.aliases if (k := (iso, a)) in state.aliases}
+                - claimed
             )
             event_id = known[0] if known else None
             if event_id is not None:
                 claimed.add(event_id)
-                if hashes.get(event_id) == event.content_hash:
+                if state.hashes.get(event_id) == event.content_hash:
                     report.unchanged += 1
+                    continue
+                if not event.has_page and day.failed_slugs.intersection(event.aliases):
+                    report.unchanged += 1  # its page failed to parse: keep what is stored
                     continue
                 report.updated += 1
             else:
                 report.new += 1
             upserts.append((event_id, event))
-        gone = stored_on.get(iso, set()) - claimed
+        stored = state.by_day.get(iso, set())
+        if day.day_page_failed or day.failed_slugs:
+            keep = {state.aliases.get((iso, slug)) for slug in day.failed_slugs}
+            gone = set() if day.day_page_failed else stored - claimed - keep
+        else:
+            gone = stored - claimed
         deletes.extend(sorted(gone))
         report.removed += len(gone)
-    if not upserts and not deletes:
-        return
-    result = await store.write_events(upserts, deletes)
+        clean = not (day.skipped or day.warnings)
+        folder_rows.append((lang, iso, state.fingerprints.get(iso) if clean else None))
+    result = await store.write_events(upserts, deletes, folder_rows)
     new_ids = iter(result.inserted)
     for event_id, event in upserts:
         event_id = event_id if event_id is not None else next(new_ids)
-        hashes[event_id] = event.content_hash
+        iso = event.date.isoformat()
+        state.hashes[event_id] = event.content_hash
+        state.by_day.setdefault(iso, set()).add(event_id)
         for alias in event.aliases:
-            aliases[(lang, event.date.isoformat(), alias)] = event_id
+            state.aliases[(iso, alias)] = event_id
     for event_id in deletes:
-        hashes.pop(event_id, None)
+        state.hashes.pop(event_id, None)

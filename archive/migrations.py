@@ -6,7 +6,9 @@ MIGRATIONS: tuple[str, ...] = (
     # 1: events and what hangs off them, with full-text search.
     """
     CREATE TABLE events (
-        id INTEGER PRIMARY KEY,
+        -- AUTOINCREMENT: ids of deleted events are never reused, so a vector index keyed
+        -- by id can't mistake a new event for an old one.
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         lang TEXT NOT NULL,
         date TEXT NOT NULL,
         month_day TEXT NOT NULL,

@@ -27,6 +27,10 @@ COVER_TITLES = frozenset({"cover image", "img", "image", "封面"})
 
 _HEADING = re.compile(r"^(#{1,6})\s*(.*?)\s*$")
 _LINK = re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(([^()\s]*(?:\([^()\s]*\)[^()\s]*)*)\)")
+_LINK_END = re.compile(r"\]\(([^()\s]*(?:\([^()\s]*\)[^()\s]*)*)\)(?=\s|$)")
+_ITEM_LINK = re.compile(
+    r"^\d+[.)]\s+\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(([^()\s]*(?:\([^()\s]*\)[^()\s]*)*)\)\s*(.*)$"
+)
 _LIST_ITEM = re.compile(r"^\s*\d+[.)]\s+(.*)$")
 _DATE_TEXT = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _NEWS_PATH = re.compile(
@@ -82,9 +86,21 @@ class EventPage:
 
 def parse_link_target(target: str, base_dir: str = "") -> PageLink | None:
     """Resolve a link to an archive page: absolute, ``/zh/news/...`` or relative paths."""
-    target = unquote(target.split("#", 1)[0].split("?", 1)[0]).strip()
+    if "%" in target:
+        target = unquote(target)
+    target = target.split("#", 1)[0].split("?", 1)[0].strip()
     if not target or "://" in target:
         return None
+    parts = target.split("/")
+    # Fast path for the usual absolute form: /news/Y/M/D/slug.md or /xx/news/Y/M/D/slug.md
+    if len(parts) in (6, 7) and parts[-5] == "news" and parts[-1].endswith(".md"):
+        y, m, d = parts[-4], parts[-3], parts[-2]
+        lang = parts[1] if len(parts) == 7 and parts[0] == "" else None
+        if y.isdigit() and m.isdigit() and d.isdigit() and (len(parts) == 6 or lang):
+            try:
+                return PageLink(lang, dt.date(int(y), int(m), int(d)), parts[-1][:-3])
+            except ValueError:
+                return None
     match = _NEWS_PATH.search(target)
     if match is None and base_dir:
         match = _NEWS_PATH.search(posixpath.normpath(posixpath.join(base_dir, target)))
@@ -97,7 +113,7 @@ def parse_link_target(target: str, base_dir: str = "") -> PageLink | None:
     return PageLink(match["lang"], date, match["slug"])
 
 
-def _link_lang(text: str) -> str | None:
+def link_lang(text: str) -> str | None:
     match = re.search(r"\]\(/([a-z]{2,3}(?:-[A-Za-z]+)?)/news/", text)
     return match.group(1) if match else None
 
@@ -115,15 +131,25 @@ def _heading_date(title: str) -> dt.date | None:
 
 
 def _single_link(text: str) -> tuple[str, str, str] | None:
-    """``[label](target) rest`` -> (label, target, rest)."""
-    match = _LINK.match(text.strip())
-    if not match:
+    """``[label](target) rest`` -> (label, target, rest).
+
+    Labels with unbalanced brackets (``[... [http:--x 新华网](/zh/news/...)``) occur in the
+    archive; for those the link is taken to end at the last ``](target)``."""
+    text = text.strip()
+    match = _LINK.match(text)
+    if match:
+        return match.group(1), match.group(2), text[match.end() :].strip()
+    if not text.startswith("["):
         return None
-    return match.group(1), match.group(2), text.strip()[match.end() :].strip()
+    ends = list(_LINK_END.finditer(text))
+    if not ends:
+        return None
+    last = ends[-1]
+    return text[1 : last.start()], last.group(1), text[last.end() :].strip()
 
 
 def _is_noise(line: str) -> bool:
-    return bool(_FORMATS_LINE.match(line))
+    return ".json)" in line and bool(_FORMATS_LINE.match(line))
 
 
 def _tags_of(rest: str) -> tuple[str, ...] | None:
@@ -157,7 +183,7 @@ def parse_day_page(text: str, date: dt.date) -> DayPage:
         line = raw.strip()
         if not line or _is_noise(line):
             continue
-        heading = _HEADING.match(line)
+        heading = _HEADING.match(line) if line[0] == "#" else None
         if heading:
             level, title = len(heading.group(1)), heading.group(2)
             if level == 2:
@@ -199,7 +225,7 @@ def parse_day_page(text: str, date: dt.date) -> DayPage:
     flush()
     if not saw_day_heading and not entries:
         raise ParseError("no day heading and no events")
-    return DayPage(date=date, lang=_link_lang(text), entries=tuple(entries))
+    return DayPage(date=date, lang=link_lang(text), entries=tuple(entries))
 
 
 def _section_kind(title: str, items: list[tuple[str, str, str]], base_dir: str) -> str:
@@ -233,7 +259,7 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
         if _is_noise(line):
             is_current = True
             continue
-        heading = _HEADING.match(line)
+        heading = _HEADING.match(line) if line[0] == "#" else None
         if heading and (len(heading.group(1)) != 1 or headline is None):
             level, title = len(heading.group(1)), heading.group(2)
             if level == 1 and headline is None:
@@ -246,8 +272,12 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
                 in_body = False
             continue
         if sections:
-            item = _LIST_ITEM.match(line)
-            link = _single_link(item.group(1)) if item else None
+            quick = _ITEM_LINK.match(line)
+            if quick:
+                link: tuple[str, str, str] | None = quick.group(1, 2, 3)
+            else:
+                item = _LIST_ITEM.match(line)
+                link = _single_link(item.group(1)) if item else None
             if link:
                 sections[-1][1].append(link)
         elif in_body:
@@ -286,7 +316,7 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
                     earlier.append(link.slug)
     return EventPage(
         date=date,
-        lang=_link_lang(text),
+        lang=link_lang(text),
         slug=slug,
         headline=headline,
         summary=squash_space(" ".join(summary)),

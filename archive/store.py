@@ -93,6 +93,8 @@ class Store:
         await self._conn.execute("PRAGMA synchronous = NORMAL")
         await self._conn.execute("PRAGMA foreign_keys = ON")
         await self._conn.execute("PRAGMA busy_timeout = 5000")
+        await self._conn.execute("PRAGMA cache_size = -65536")
+        await self._conn.execute("PRAGMA temp_store = MEMORY")
         await self.migrate()
 
     async def schema_version(self) -> int:
@@ -169,38 +171,33 @@ class Store:
                 db.executemany(f"DELETE FROM {table} WHERE event_id = ?", [(i,) for i in replaced])
             db.executemany("DELETE FROM events_fts WHERE rowid = ?", [(i,) for i in replaced])
             alias_rows, source_rows, related_rows, tag_rows, fts_rows = [], [], [], [], []
+            new_rows, update_rows = [], []
+            next_id = self._next_event_id(db)
             for event_id, event in upserts:
-                row = (
-                    event.lang,
-                    event.date.isoformat(),
-                    event.date.strftime("%m-%d"),
-                    event.slug,
-                    event.headline,
-                    event.summary,
-                    event.topic,
-                    event.cover_image,
-                    event.position,
-                    int(event.has_page),
-                    event.content_hash or content_hash(event),
-                )
                 if event_id is None:
-                    cur = db.execute(
-                        "INSERT INTO events (lang, date, month_day, slug, headline, summary,"
-                        " topic, cover_image, position, has_page, content_hash)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                        row,
-                    )
-                    event_id = int(cur.lastrowid or 0)
+                    event_id, next_id = next_id, next_id + 1
                     inserted.append(event_id)
+                    target = new_rows
                 else:
-                    db.execute(
-                        "UPDATE events SET lang=?, date=?, month_day=?, slug=?, headline=?,"
-                        " summary=?, topic=?, cover_image=?, position=?, has_page=?,"
-                        " content_hash=? WHERE id=?",
-                        (*row, event_id),
-                    )
                     updated.append(event_id)
+                    target = update_rows
                 date = event.date.isoformat()
+                target.append(
+                    (
+                        event.lang,
+                        date,
+                        date[5:],
+                        event.slug,
+                        event.headline,
+                        event.summary,
+                        event.topic,
+                        event.cover_image,
+                        event.position,
+                        int(event.has_page),
+                        event.content_hash or content_hash(event),
+                        event_id,
+                    )
+                )
                 alias_rows.extend((event.lang, date, a, event_id) for a in event.aliases)
                 source_rows.extend(
                     (event_id, n, s.title, s.url) for n, s in enumerate(event.sources)
@@ -226,6 +223,17 @@ class Store:
                         fts_text(" ; ".join(event.tags)),
                     )
                 )
+            db.executemany(
+                "INSERT INTO events (lang, date, month_day, slug, headline, summary, topic,"
+                " cover_image, position, has_page, content_hash, id)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                new_rows,
+            )
+            db.executemany(
+                "UPDATE events SET lang=?, date=?, month_day=?, slug=?, headline=?, summary=?,"
+                " topic=?, cover_image=?, position=?, has_page=?, content_hash=? WHERE id=?",
+                update_rows,
+            )
             db.executemany("INSERT OR REPLACE INTO aliases VALUES (?,?,?,?)", alias_rows)
             db.executemany("INSERT INTO sources VALUES (?,?,?,?)", source_rows)
             db.executemany("INSERT INTO related VALUES (?,?,?,?,?,?)", related_rows)
@@ -247,6 +255,12 @@ class Store:
             db.execute("ROLLBACK")
             raise
         return WriteResult(tuple(inserted), tuple(updated), tuple(deletes))
+
+    @staticmethod
+    def _next_event_id(db: Any) -> int:
+        (highest,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
+        row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        return max(int(highest), int(row[0]) if row else 0) + 1
 
     # ----- reads --------------------------------------------------------------------------
 

@@ -14,6 +14,8 @@ _ZH_VARIANT = re.compile(r"-\{(?:[a-zA-Z-]+:)?([^;{}]*)(?:;[^{}]*)?\}-")
 _WIKI_QUOTES = re.compile(r"'{2,}")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _CITE_DATE = re.compile(r"\s*\bdate=(?:\d{4}年\d{1,2}月|[A-Z][a-z]+ \d{4})")
+_TAG_SEPARATORS = re.compile(r"[，、]")
+_ALL_TAG_SEPARATORS = re.compile(r"[,，、]")
 _SPACE = re.compile(r"\s+")
 _ODD_SPACE = re.compile(r"[^\S ]| {2}")
 _NEEDS_CLEANING = re.compile(r"[&\[{'<]|-\{|date=")
@@ -53,7 +55,8 @@ def clean_text(text: str) -> str:
 def split_tags(text: str) -> tuple[str, ...]:
     """``a, b，c`` -> ("a", "b", "c"), de-duplicated, order kept."""
     seen: dict[str, None] = {}
-    for part in re.split(r"[,，、]", text):
+    parts = _ALL_TAG_SEPARATORS.split(text) if _TAG_SEPARATORS.search(text) else text.split(",")
+    for part in parts:
         tag = clean_text(part)
         if tag:
             seen.setdefault(tag, None)
