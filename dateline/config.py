@@ -48,6 +48,8 @@ class EmbeddingSettings:
     device: str = "cpu"
     # Above this many events the index switches from exact to approximate search.
     ann_threshold: int = 50_000
+    # `dateline index` saves its work every this many batches, so an interrupted run resumes.
+    checkpoint_batches: int = 10
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,90 @@
+"""``dateline index`` and ``dateline ask``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from dateline.commands.common import UsageError, format_event, parse_iso_date, print_json
+from dateline.config import Settings
+
+
+def register(commands: Any) -> None:
+    index = commands.add_parser(
+        "index", help="embed new or changed events into the vector index (incremental)"
+    )
+    index.add_argument("--rebuild", action="store_true", help="embed every event again")
+    index.set_defaults(handler=run_index)
+
+    ask = commands.add_parser("ask", help="search the archive with a question")
+    ask.add_argument("question", help='a question in plain words, e.g. "floods in 2015"')
+    ask.add_argument("--k", type=int, default=None, help="number of events (default: [search] k)")
+    ask.add_argument("--from", dest="date_from", metavar="DATE", help="only events on or after")
+    ask.add_argument("--to", dest="date_to", metavar="DATE", help="only events on or before")
+    ask.add_argument("--json", action="store_true", help="print a JSON array of hits")
+    ask.set_defaults(handler=run_ask)
+
+
+async def _require_events(store: Any) -> None:
+    if await store.count_events() == 0:
+        raise UsageError("the database is empty: run `dateline ingest` first")
+
+
+async def run_index(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from tqdm import tqdm
+
+    from archive.store import Store
+    from embeddings.encoder import load_encoder
+    from embeddings.indexing import update_index
+
+    async with Store.open(settings.storage.database) as store:
+        await _require_events(store)
+        encoder = await asyncio.to_thread(load_encoder, settings.embeddings)
+        with tqdm(unit="event", desc="index", file=sys.stderr, total=0) as bar:
+
+            def on_total(total: int) -> None:
+                bar.total = total
+                bar.refresh()
+
+            _, report = await update_index(
+                settings, store, encoder, rebuild=args.rebuild, progress=bar.update,
+                on_total=on_total,
+            )  # fmt: skip
+    print(report.summary())
+    return 0
+
+
+async def run_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from archive.store import Store
+    from embeddings.index import META_FILE
+    from embeddings.search import Searcher
+
+    question = args.question.strip()
+    if not question:
+        raise UsageError("the question is empty")
+    if args.k is not None and not 1 <= args.k <= 100:
+        raise UsageError("--k must be between 1 and 100")
+    date_from = parse_iso_date(args.date_from) if args.date_from else None
+    date_to = parse_iso_date(args.date_to) if args.date_to else None
+    if date_from and date_to and date_from > date_to:
+        raise UsageError("--from is after --to")
+    async with Store.open(settings.storage.database) as store:
+        await _require_events(store)
+        if not (settings.storage.index_dir / META_FILE).exists():
+            raise UsageError("there is no search index yet: run `dateline index` first")
+        searcher = await Searcher.load(settings, store)
+        answer = await searcher.ask(question, k=args.k, date_from=date_from, date_to=date_to)
+    if args.json:
+        print_json({**hit.event.to_dict(), "score": hit.score} for hit in answer.hits)
+        return 0
+    if answer.nothing_close:
+        print("nothing in the archive is close enough to that question")
+        return 0
+    for n, hit in enumerate(answer.hits):
+        if n:
+            print()
+        print(f"[{hit.score:.4f}] " + format_event(hit.event, settings.archive.base_url))
+    return 0

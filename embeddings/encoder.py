@@ -1,0 +1,136 @@
+"""Encoders turn texts into L2-normalised float32 vectors (so inner product = cosine).
+
+``load_encoder(settings.embeddings)`` gives the real one; ``FakeEncoder`` is deterministic,
+instant and dependency-free, for tests of everything around the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from dateline.config import EmbeddingSettings
+from embeddings import _lazy
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_OFFLINE_NAMES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"})
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Anything that embeds texts; ``encode`` returns an (n, dimension) float32 array whose
+    rows have unit length."""
+
+    @property
+    def model_name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as contiguous float32."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(vectors / norms, dtype=np.float32)
+
+
+def model_location(name: str) -> str:
+    """What to hand SentenceTransformer: the packaged offline copy for the default model,
+    any other name or path unchanged."""
+    return _lazy.offline_model_path() if name in _OFFLINE_NAMES else name
+
+
+class SentenceTransformerEncoder:
+    """The real encoder. Thread-safe: one encode at a time (torch already uses every core)."""
+
+    def __init__(self, model_name: str, *, device: str = "cpu", batch_size: int = 64) -> None:
+        model_class = _lazy.sentence_transformer_class()
+        self._model = model_class(model_location(model_name), device=device)
+        self._name = model_name
+        self._batch_size = batch_size
+        # sentence-transformers 6 renamed the method; older versions only have the long name.
+        dimension_of = getattr(self._model, "get_embedding_dimension", None)
+        dimension = (dimension_of or self._model.get_sentence_embedding_dimension)()
+        if dimension is None:
+            raise ValueError(f"model {model_name!r} does not say its embedding dimension")
+        self._dimension = int(dimension)
+        self._lock = threading.Lock()
+
+    @property
+    def model_name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def model(self) -> object:
+        """The underlying SentenceTransformer (for benchmarks)."""
+        return self._model
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return normalise(vectors)
+
+
+def load_encoder(settings: EmbeddingSettings) -> SentenceTransformerEncoder:
+    """The configured sentence-transformers model (slow: imports torch; call in a thread)."""
+    return SentenceTransformerEncoder(
+        settings.model, device=settings.device, batch_size=settings.batch_size
+    )
+
+
+_WORD = re.compile(r"\w+")
+
+
+class FakeEncoder:
+    """Deterministic bag-of-words encoder for tests: each lower-cased word is hashed to a few
+    signed buckets, so texts sharing words have a high cosine and unrelated texts about 0."""
+
+    def __init__(self, dimension: int = 64, model_name: str = "fake-words") -> None:
+        self._dimension = dimension
+        self._name = model_name
+        self.calls: list[int] = []  # batch sizes seen, so tests can count what was embedded
+
+    @property
+    def model_name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(len(texts))
+        vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in _WORD.findall(text.lower()):
+                digest = hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
+                for i in range(2):
+                    bucket = digest[2 * i] % self._dimension
+                    sign = 1.0 if digest[2 * i + 1] & 1 else -1.0
+                    vectors[row, bucket] += sign
+        return normalise(vectors)
+
+    @property
+    def texts_encoded(self) -> int:
+        return sum(self.calls)

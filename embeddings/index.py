@@ -1,0 +1,298 @@
+"""``VectorIndex``: a FAISS index whose ids are the store's event ids, saved atomically.
+
+Two kinds, chosen by size (``choose_kind``):
+
+- ``flat``: exact inner product (``IndexIDMap2`` over ``IndexFlatIP``), 1.5 KB per event at
+  384 dimensions. Used up to ``ann_threshold`` events (default 50,000: a flat scan of 50k
+  vectors takes about 7 ms on 2 cores, so exactness costs nothing there).
+- ``ivf-sq8``: approximate, an inverted file of ``4 * sqrt(n)`` lists with 8-bit scalar
+  quantised vectors (384 bytes per event, a quarter of flat), searching ``nprobe`` lists. It
+  supports deletion, so incremental indexing works the same way as for flat.
+
+On disk (``index_dir``): ``vectors-<token>.faiss`` and ``meta.json``. ``meta.json`` names the
+vectors file and lists, per event id, the store's content hash and the hash of the embedded
+text. Saving writes a new vectors file, then replaces ``meta.json``; each write goes to a
+temporary file that is fsynced and moved into place with ``os.replace``. ``meta.json`` is the
+commit point: a crash at any moment leaves the previous pair (or the new one) loadable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embeddings import _lazy
+
+META_FILE = "meta.json"
+FORMAT_VERSION = 1
+FLAT = "flat"
+IVF_SQ8 = "ivf-sq8"
+# A date filter that keeps less than this share of an approximate index is searched
+# exhaustively (all lists probed, only the allowed ids scored): exact and still fast.
+_SELECTIVE_SHARE = 0.05
+
+
+class IndexUnreadable(Exception):
+    """The files in the index folder can't be used (damaged, wrong format): rebuild."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What the index knows about one event: enough to tell whether it is still current."""
+
+    content_hash: str
+    text_hash: str
+    day: int  # the event's date as a proleptic ordinal, for date filters
+
+
+def choose_kind(count: int, ann_threshold: int) -> str:
+    """Exact search up to ``ann_threshold`` events, approximate above."""
+    return FLAT if count <= ann_threshold else IVF_SQ8
+
+
+def ivf_lists(count: int) -> int:
+    """Number of inverted lists for ``count`` vectors (about 4 * sqrt(n), at least 16)."""
+    return max(16, int(4 * math.sqrt(max(count, 1))))
+
+
+def default_nprobe(nlist: int) -> int:
+    """Lists searched per query: 1/32 of them, at least 8."""
+    return min(nlist, max(8, nlist // 32))
+
+
+class VectorIndex:
+    """Vectors of events, searchable by inner product; mutable, not thread-safe for writes."""
+
+    def __init__(
+        self, index: Any, *, model: str, dimension: int, kind: str, entries: Mapping[int, Entry]
+    ) -> None:
+        self._index = index
+        self.model = model
+        self.dimension = dimension
+        self.kind = kind
+        self.entries: dict[int, Entry] = dict(entries)
+        self.nprobe = default_nprobe(index.nlist) if kind == IVF_SQ8 else 0
+        self._days: tuple[np.ndarray, np.ndarray] | None = None
+
+    # ----- construction ---------------------------------------------------------------
+
+    @classmethod
+    def empty_flat(cls, model: str, dimension: int) -> VectorIndex:
+        faiss = _lazy.faiss()
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        return cls(index, model=model, dimension=dimension, kind=FLAT, entries={})
+
+    @classmethod
+    def trained_ivf(
+        cls, model: str, sample: np.ndarray, nlist: int, *, seed: int = 1234
+    ) -> VectorIndex:
+        """An empty approximate index whose lists and quantiser are trained on ``sample``."""
+        faiss = _lazy.faiss()
+        dimension = sample.shape[1]
+        index = faiss.index_factory(dimension, f"IVF{nlist},SQ8", faiss.METRIC_INNER_PRODUCT)
+        index.cp.seed = seed
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
+        return cls(index, model=model, dimension=dimension, kind=IVF_SQ8, entries={})
+
+    @classmethod
+    def build(
+        cls,
+        model: str,
+        ids: np.ndarray,
+        vectors: np.ndarray,
+        entries: Mapping[int, Entry],
+        *,
+        kind: str,
+    ) -> VectorIndex:
+        """An index of ``kind`` holding exactly ``vectors`` under ``ids``."""
+        if kind == FLAT:
+            result = cls.empty_flat(model, vectors.shape[1])
+        else:
+            nlist = ivf_lists(len(ids))
+            rng = np.random.default_rng(0)
+            take = min(len(ids), 40 * nlist)
+            sample = vectors[np.sort(rng.choice(len(ids), size=take, replace=False))]
+            result = cls.trained_ivf(model, sample, nlist)
+        result.add(ids, vectors, entries)
+        return result
+
+    # ----- contents -------------------------------------------------------------------
+
+    @property
+    def count(self) -> int:
+        return int(self._index.ntotal)
+
+    @property
+    def faiss_index(self) -> Any:
+        return self._index
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray, entries: Mapping[int, Entry]) -> None:
+        """Add (or replace) the vectors of ``ids``; ``entries`` describes them."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if len(ids) == 0:
+            return
+        if vectors.shape != (len(ids), self.dimension):
+            raise ValueError(
+                f"vectors of shape {vectors.shape}, want ({len(ids)}, {self.dimension})"
+            )
+        self.remove(int(i) for i in ids if int(i) in self.entries)
+        self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        self.entries.update(entries)
+        self._days = None
+
+    def update_entries(self, entries: Mapping[int, Entry]) -> None:
+        """Record new hashes or dates for events whose embedded text did not change."""
+        self.entries.update(entries)
+        self._days = None
+
+    def ids_between(self, date_from: dt.date | None, date_to: dt.date | None) -> np.ndarray:
+        """Ids of the indexed events dated within [date_from, date_to] (either end open)."""
+        if self._days is None:
+            ids = np.fromiter(self.entries, dtype=np.int64, count=len(self.entries))
+            days = np.fromiter(
+                (e.day for e in self.entries.values()), dtype=np.int64, count=len(self.entries)
+            )
+            self._days = (ids, days)
+        ids, days = self._days
+        keep = np.ones(len(ids), dtype=bool)
+        if date_from is not None:
+            keep &= days >= date_from.toordinal()
+        if date_to is not None:
+            keep &= days <= date_to.toordinal()
+        return ids[keep]
+
+    def remove(self, ids: Iterable[int]) -> int:
+        wanted = np.array(sorted(set(ids)), dtype=np.int64)
+        if len(wanted) == 0:
+            return 0
+        faiss = _lazy.faiss()
+        removed = int(self._index.remove_ids(faiss.IDSelectorBatch(wanted)))
+        for event_id in wanted:
+            self.entries.pop(int(event_id), None)
+        self._days = None
+        return removed
+
+    def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of a flat index, e.g. to rebuild it as another kind."""
+        if self.kind != FLAT:
+            raise ValueError("vectors are only kept exactly by the flat index")
+        faiss = _lazy.faiss()
+        ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        vectors = self._index.index.reconstruct_n(0, self.count)
+        return ids, np.asarray(vectors, dtype=np.float32)
+
+    # ----- search ---------------------------------------------------------------------
+
+    def search(
+        self, query: np.ndarray, k: int, *, allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """Best ``k`` (event id, inner product) for one query vector, optionally only among
+        ``allowed`` ids."""
+        if self.count == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
+            return []
+        faiss = _lazy.faiss()
+        query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        selector = None
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+        if self.kind == IVF_SQ8:
+            nprobe = self.nprobe
+            if allowed is not None and len(allowed) < _SELECTIVE_SHARE * self.count:
+                nprobe = self._index.nlist
+            params: Any = faiss.SearchParametersIVF(nprobe=nprobe)
+            if selector is not None:
+                params.sel = selector
+        else:
+            params = faiss.SearchParameters(sel=selector) if selector is not None else None
+        scores, ids = self._index.search(query, min(k, self.count), params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    # ----- files ----------------------------------------------------------------------
+
+    def save(self, directory: Path) -> None:
+        """Write atomically: a new vectors file, then ``meta.json`` naming it (the commit)."""
+        faiss = _lazy.faiss()
+        directory.mkdir(parents=True, exist_ok=True)
+        vectors_name = f"vectors-{secrets.token_hex(6)}.faiss"
+        temporary = directory / f".{vectors_name}.tmp"
+        faiss.write_index(self._index, str(temporary))
+        _fsync_file(temporary)
+        os.replace(temporary, directory / vectors_name)
+        meta = {
+            "format": FORMAT_VERSION,
+            "model": self.model,
+            "dimension": self.dimension,
+            "kind": self.kind,
+            "count": self.count,
+            "vectors_file": vectors_name,
+            "entries": {
+                str(i): [e.content_hash, e.text_hash, e.day] for i, e in self.entries.items()
+            },
+        }
+        write_atomically(directory / META_FILE, json.dumps(meta).encode("utf-8"))
+        _fsync_dir(directory)
+        for stale in directory.glob("vectors-*.faiss"):
+            if stale.name != vectors_name:
+                stale.unlink(missing_ok=True)
+        for leftover in directory.glob(".*.tmp"):
+            leftover.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, directory: Path) -> VectorIndex | None:
+        """The saved index, or None when there is none; IndexUnreadable when it is damaged."""
+        meta_path = directory / META_FILE
+        if not meta_path.exists():
+            return None
+        faiss = _lazy.faiss()
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if meta.get("format") != FORMAT_VERSION:
+                raise IndexUnreadable(f"index format {meta.get('format')!r} is not supported")
+            index = faiss.read_index(str(directory / meta["vectors_file"]))
+            entries = {int(i): Entry(c, t, int(d)) for i, (c, t, d) in meta["entries"].items()}
+            dimension = int(meta["dimension"])
+            model, kind = str(meta["model"]), str(meta["kind"])
+        except IndexUnreadable:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise IndexUnreadable(f"can't read the index in {directory}: {exc}") from exc
+        if index.d != dimension or index.ntotal != len(entries) or kind not in (FLAT, IVF_SQ8):
+            raise IndexUnreadable(f"the index in {directory} does not match its metadata")
+        return cls(index, model=model, dimension=dimension, kind=kind, entries=entries)
+
+    def size_on_disk(self, directory: Path) -> int:
+        return sum(p.stat().st_size for p in directory.glob("vectors-*.faiss")) + (
+            (directory / META_FILE).stat().st_size if (directory / META_FILE).exists() else 0
+        )
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,174 @@
+"""Bring the vector index in line with the store: incremental, resumable.
+
+``await update_index(settings, store, encoder)`` compares the saved index with the store and
+embeds only events that are new or whose embedded text changed (``embeddings.text``), drops
+events the store no longer has, and saves. The index is also rebuilt from scratch when it was
+made by another model or dimension, or can't be read. Work is saved every
+``settings.embeddings.checkpoint_batches`` batches, so an interrupted run resumes where its last
+checkpoint left off: finished batches are not embedded again.
+
+For tests: ``index = await build_index(settings, store, FakeEncoder())`` indexes a store
+(under ``settings.storage.index_dir``) and returns the ``VectorIndex``; ``Searcher`` can then
+be built with ``Searcher.load(settings, store, FakeEncoder())``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from archive.store import Store
+from dateline.config import Settings
+from embeddings.encoder import Encoder
+from embeddings.index import (
+    FLAT,
+    Entry,
+    IndexUnreadable,
+    VectorIndex,
+    choose_kind,
+)
+from embeddings.text import event_text, text_hash
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexReport:
+    embedded: int  # events whose text was embedded in this run
+    refreshed: int  # changed in the store, but their embedded text is the same
+    removed: int
+    unchanged: int
+    total: int  # events in the index afterwards
+    kind: str
+    rebuilt_because: str | None  # why the saved index was thrown away, if it was
+    seconds: float
+
+    def summary(self) -> str:
+        rate = self.embedded / self.seconds if self.seconds > 0 else 0.0
+        lines = [
+            f"index: {self.total} events ({self.kind}); {self.embedded} embedded"
+            f" ({rate:.0f} events/s), {self.refreshed} refreshed, {self.removed} removed,"
+            f" {self.unchanged} unchanged"
+        ]
+        if self.rebuilt_because:
+            lines.append(f"rebuilt from scratch: {self.rebuilt_because}")
+        return "\n".join(lines)
+
+
+def _usable(index: VectorIndex, encoder: Encoder) -> str | None:
+    """Why a saved index can't be reused with ``encoder``, or None if it can."""
+    if index.model != encoder.model_name:
+        return f"made with model {index.model!r}, configured model is {encoder.model_name!r}"
+    if index.dimension != encoder.dimension:
+        return f"dimension {index.dimension}, the encoder gives {encoder.dimension}"
+    return None
+
+
+async def _load_or_start(
+    settings: Settings, encoder: Encoder, rebuild: bool
+) -> tuple[VectorIndex, str | None]:
+    directory = settings.storage.index_dir
+    reason: str | None = "asked to rebuild" if rebuild else None
+    saved: VectorIndex | None = None
+    if not rebuild:
+        try:
+            saved = await asyncio.to_thread(VectorIndex.load, directory)
+        except IndexUnreadable as exc:
+            reason = str(exc)
+        if saved is not None:
+            reason = _usable(saved, encoder)
+            if reason is None:
+                return saved, None
+    if reason:
+        log.warning("rebuilding the vector index: %s", reason)
+    return VectorIndex.empty_flat(encoder.model_name, encoder.dimension), reason
+
+
+async def update_index(
+    settings: Settings,
+    store: Store,
+    encoder: Encoder,
+    *,
+    rebuild: bool = False,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> tuple[VectorIndex, IndexReport]:
+    """Sync the saved index with ``store`` and save it; returns the index and what was done.
+
+    ``on_total(n)`` is called once with the number of events to look at, ``progress(n)``
+    after each batch of ``n`` of them (for a progress bar).
+    """
+    started = time.perf_counter()
+    directory = settings.storage.index_dir
+    index, rebuilt_because = await _load_or_start(settings, encoder, rebuild)
+    hashes = await store.event_hashes()
+    gone = [i for i in index.entries if i not in hashes]
+    removed = index.remove(gone)
+    pending = sorted(
+        i for i, digest in hashes.items()
+        if i not in index.entries or index.entries[i].content_hash != digest
+    )  # fmt: skip
+    if on_total:
+        on_total(len(pending))
+    batch_size = max(1, settings.embeddings.batch_size)
+    every = max(1, settings.embeddings.checkpoint_batches)
+    embedded = refreshed = unsaved = 0
+    dirty = bool(removed) or rebuilt_because is not None
+    for start in range(0, len(pending), batch_size):
+        events = await store.events_by_ids(pending[start : start + batch_size])
+        texts: list[str] = []
+        new_entries: dict[int, Entry] = {}
+        same_text: dict[int, Entry] = {}
+        for event in events:
+            text = event_text(event)
+            entry = Entry(event.content_hash, text_hash(text), event.date.toordinal())
+            known = index.entries.get(event.id)
+            if known is not None and known.text_hash == entry.text_hash:
+                same_text[event.id] = entry
+            else:
+                new_entries[event.id] = entry
+                texts.append(text)
+        if texts:
+            vectors = await asyncio.to_thread(encoder.encode, texts)
+            index.add(np.array(list(new_entries), dtype=np.int64), vectors, new_entries)
+        index.update_entries(same_text)
+        embedded += len(texts)
+        refreshed += len(same_text)
+        dirty = dirty or bool(events)
+        unsaved += 1
+        if unsaved >= every:
+            await asyncio.to_thread(index.save, directory)
+            unsaved = 0
+        if progress:
+            progress(len(events))
+    target = choose_kind(index.count, settings.embeddings.ann_threshold)
+    if index.kind == FLAT and target != FLAT:
+        ids, vectors = index.all_vectors()
+        index = await asyncio.to_thread(
+            VectorIndex.build, index.model, ids, vectors, index.entries, kind=target
+        )
+        dirty = True
+    if dirty or unsaved or not (directory / "meta.json").exists():
+        await asyncio.to_thread(index.save, directory)
+    report = IndexReport(
+        embedded=embedded,
+        refreshed=refreshed,
+        removed=removed,
+        unchanged=len(hashes) - len(pending),
+        total=index.count,
+        kind=index.kind,
+        rebuilt_because=rebuilt_because,
+        seconds=time.perf_counter() - started,
+    )
+    return index, report
+
+
+async def build_index(settings: Settings, store: Store, encoder: Encoder) -> VectorIndex:
+    """Index every event of ``store`` (incrementally if an index is already saved)."""
+    index, _ = await update_index(settings, store, encoder)
+    return index
