@@ -1,0 +1,136 @@
+"""The bot: a ``commands.Bot`` subclass and the factory that builds it without connecting.
+
+``create_bot`` is what ``dateline run``, ``dateline preview`` and the SimCord tests all drive.
+The store and the searcher are opened by the caller (``bot.runner.open_resources``) and passed
+in, so tests inject their own and a restarted bot reuses the same database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import discord
+from discord.ext import commands
+
+from archive.models import Event
+from archive.store import Store
+from bot.errors import DatelineTree
+from bot.render import NO_MENTIONS
+from bot.schedule import DailySchedule, parse_post_time, parse_timezone
+from dateline.config import Settings
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS: tuple[str, ...] = (
+    "bot.cogs.events",
+    "bot.cogs.onthisday",
+    "bot.cogs.ask",
+    "bot.cogs.settings",
+    "bot.cogs.daily",
+)
+
+Clock = Callable[[], dt.datetime]
+
+
+class SearchHit(Protocol):
+    @property
+    def event(self) -> Event: ...
+
+
+class SearchAnswer(Protocol):
+    @property
+    def hits(self) -> Sequence[SearchHit]: ...
+
+    @property
+    def nothing_close(self) -> bool: ...
+
+
+class Searcher(Protocol):
+    """What ``/ask`` needs: ``embeddings.search.Searcher`` in production."""
+
+    async def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+    ) -> SearchAnswer: ...
+
+
+class DatelineBot(commands.Bot):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store,
+        searcher: Searcher | None = None,
+        clock: Clock = discord.utils.utcnow,
+        sync_on_start: bool = False,
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=NO_MENTIONS,
+            help_command=None,
+            tree_cls=DatelineTree,
+        )
+        self.settings = settings
+        self.store = store
+        self.searcher = searcher
+        self.clock = clock
+        self.sync_on_start = sync_on_start
+        # Fail at construction, not at the first daily post, on a bad [bot] section.
+        self.default_schedule = DailySchedule(
+            parse_post_time(settings.bot.default_post_time),
+            parse_timezone(settings.bot.default_timezone),
+        )
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        if self.sync_on_start:
+            await self.sync_app_commands()
+
+    async def sync_app_commands(self, guild_id: int | None = None) -> list[str]:
+        """Register the slash commands with Discord: in one guild (instant) or globally."""
+        guild_id = self.settings.bot.dev_guild_id if guild_id is None else guild_id
+        if guild_id:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+        else:
+            synced = await self.tree.sync()
+        return [command.name for command in synced]
+
+    async def schedule_for(self, guild_id: int | None) -> DailySchedule:
+        """A server's daily schedule, the configured defaults filling what it did not set."""
+        row = await self.store.guild_settings(guild_id) if guild_id else None
+        if row is None:
+            return self.default_schedule
+        return DailySchedule(
+            parse_post_time(row.post_time) if row.post_time else self.default_schedule.post_time,
+            parse_timezone(row.timezone) if row.timezone else self.default_schedule.timezone,
+            row.enabled_since,
+        )
+
+    async def on_ready(self) -> None:
+        log.info("logged in as %s in %d servers", self.user, len(self.guilds))
+
+
+def create_bot(
+    settings: Settings,
+    *,
+    store: Store,
+    searcher: Searcher | None = None,
+    clock: Clock = discord.utils.utcnow,
+    sync_on_start: bool = False,
+) -> DatelineBot:
+    """Build the bot; nothing connects until ``start`` (or SimCord) logs it in."""
+    return DatelineBot(
+        settings, store=store, searcher=searcher, clock=clock, sync_on_start=sync_on_start
+    )

@@ -1,0 +1,66 @@
+"""``/ask question: [from:] [to:]``: hybrid search over the archive."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import DatelineBot
+from bot.dates import DateInputError, long_date, parse_date
+from bot.errors import UserFacingError
+from bot.render import NO_MENTIONS, escape, event_embed, pack, truncate
+
+NOTHING_CLOSE = "Nothing in the archive is close enough to that question."
+
+
+class AskCog(commands.Cog):
+    def __init__(self, bot: DatelineBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="ask", description="Ask the archive a question")
+    @app_commands.rename(date_from="from", date_to="to")
+    @app_commands.describe(
+        question="What you want to know, in your own words",
+        date_from="Only events on or after this day (like 2015-11-01)",
+        date_to="Only events on or before this day (like 2015-11-30)",
+    )
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 2, 300],
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> None:
+        # Validating takes no I/O, so it runs before deferring: bad input gets a private reply.
+        try:
+            start = parse_date(date_from) if date_from else None
+            end = parse_date(date_to) if date_to else None
+        except DateInputError as exc:
+            raise UserFacingError(f"`from` and `to`: {exc}") from None
+        if start and end and start > end:
+            raise UserFacingError("`from` must be on or before `to`.")
+        if self.bot.searcher is None:
+            raise UserFacingError("Search is not available right now: no index is loaded.")
+        await interaction.response.defer(thinking=True)
+        answer = await self.bot.searcher.ask(question, date_from=start, date_to=end)
+        heading = f"**Q:** {truncate(escape(question), 300)}"
+        if start or end:
+            span = f"{long_date(start) if start else '…'} – {long_date(end) if end else '…'}"
+            heading += f"\n-# {span}"
+        if answer.nothing_close or not answer.hits:
+            await interaction.followup.send(
+                f"{heading}\n{NOTHING_CLOSE}", allowed_mentions=NO_MENTIONS
+            )
+            return
+        base_url = self.bot.settings.archive.base_url
+        embeds = [
+            event_embed(hit.event, base_url, summary_limit=500, max_sources=4)
+            for hit in answer.hits
+        ]
+        first = pack(embeds)[0]
+        await interaction.followup.send(heading, embeds=first, allowed_mentions=NO_MENTIONS)
+
+
+async def setup(bot: DatelineBot) -> None:
+    await bot.add_cog(AskCog(bot))

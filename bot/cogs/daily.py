@@ -1,0 +1,172 @@
+"""The daily "on this day" post: once per server and local day, at the server's local time.
+
+Exactly once: before posting, a row keyed by (server, channel, local date) is claimed in the
+store in one statement; a sent row is never claimed again, so a restart, a reconnect or an
+overlapping tick can't post twice. A failed try is retried a bounded number of times with a
+backoff; a claim left behind by a process that died mid-post is taken over after a lease, and
+the channel is first searched for the post it may already have made. Only today's local date
+is ever due, so after downtime today's missed post goes out and older days are not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import discord
+from discord.ext import commands, tasks
+
+from archive.store import DailyPostRow, GuildSettingsRow
+from bot.client import DatelineBot
+from bot.cogs.onthisday import build_digest
+from bot.render import NO_MENTIONS
+from bot.schedule import due_date, next_post_instant, retry_delay, seconds_until
+
+log = logging.getLogger(__name__)
+
+# A claim older than this belongs to a process that died while posting.
+CLAIM_LEASE = dt.timedelta(minutes=5)
+# Look again at least this often, whatever the schedule says.
+LONGEST_SLEEP = dt.timedelta(hours=1)
+
+
+def marker(local_date: dt.date) -> str:
+    """The line that identifies a daily post in its channel (found again after a crash)."""
+    return f"Daily post for {local_date.isoformat()}"
+
+
+class DailyCog(commands.Cog):
+    def __init__(self, bot: DatelineBot) -> None:
+        self.bot = bot
+        self._dirty = False
+
+    async def cog_load(self) -> None:
+        self.tick.start()
+
+    async def cog_unload(self) -> None:
+        self.tick.cancel()
+
+    def wake(self) -> None:
+        """Settings changed: look again now rather than at the planned time."""
+        self._dirty = True
+        if self.tick.is_running():
+            self._sleep_until_offset(0.0)
+
+    @tasks.loop(hours=1)
+    async def tick(self) -> None:
+        self._dirty = False
+        now = self.bot.clock()
+        rows = await self.bot.store.enabled_guild_settings()
+        wake_at: list[dt.datetime] = []
+        for row in rows:
+            try:
+                schedule = await self.bot.schedule_for(row.guild_id)
+                wake_at.append(next_post_instant(now, schedule))
+                local_date = due_date(now, schedule)
+                if local_date is not None and row.channel_id is not None:
+                    await self.post_once(row, row.channel_id, local_date, now)
+            except Exception:
+                # One server's trouble must not stop the others.
+                log.exception("daily post for server %s failed", row.guild_id)
+        retry = await self.bot.store.next_daily_retry(now)
+        if retry is not None:
+            wake_at.append(retry)
+        delay = 0.0 if self._dirty else seconds_until(now, wake_at, longest=LONGEST_SLEEP)
+        self._sleep_until_offset(delay)
+
+    @tick.before_loop
+    async def before_tick(self) -> None:
+        await self.bot.wait_until_ready()
+
+    def _sleep_until_offset(self, seconds: float) -> None:
+        # A relative tasks.loop sleeps until (start of this iteration + interval); the start is
+        # next_iteration minus the interval in force, so aim the interval from there.
+        loop = self.tick
+        current = dt.timedelta(
+            hours=loop.hours or 0, minutes=loop.minutes or 0, seconds=loop.seconds or 0
+        )
+        started = (loop.next_iteration or self.bot.clock()) - current
+        target = self.bot.clock() + dt.timedelta(seconds=seconds)
+        loop.change_interval(seconds=max(0.0, (target - started).total_seconds()))
+
+    async def post_once(
+        self, row: GuildSettingsRow, channel_id: int, local_date: dt.date, now: dt.datetime
+    ) -> None:
+        store = self.bot.store
+        max_attempts = max(1, self.bot.settings.bot.post_retries)
+        claim = await store.claim_daily_post(
+            row.guild_id,
+            channel_id,
+            local_date,
+            now,
+            max_attempts=max_attempts,
+            lease=CLAIM_LEASE,
+        )
+        if claim is None:
+            return  # sent already, in flight, waiting for its retry time, or given up
+        try:
+            channel = await self._channel(channel_id)
+            if claim.attempts > 1:
+                earlier = await self._find_earlier_post(channel, claim)
+                if earlier is not None:
+                    await store.mark_daily_post_sent(
+                        row.guild_id, channel_id, local_date, earlier.id
+                    )
+                    return
+            page = await build_digest(
+                store,
+                self.bot.settings.archive.base_url,
+                local_date,
+                marker=marker(local_date),
+            )
+            message = await channel.send(
+                page.content, embeds=list(page.embeds), allowed_mentions=NO_MENTIONS
+            )
+        except (discord.HTTPException, discord.ClientException, LookupError) as exc:
+            given_up = claim.attempts >= max_attempts
+            retry_at = None if given_up else now + retry_delay(claim.attempts)
+            await store.mark_daily_post_failed(
+                row.guild_id, channel_id, local_date, describe(exc), retry_at
+            )
+            log.warning(
+                "daily post for server %s, channel %s, %s: try %d of %d failed (%s)%s",
+                row.guild_id,
+                channel_id,
+                local_date,
+                claim.attempts,
+                max_attempts,
+                describe(exc),
+                "; given up for the day" if given_up else f"; retrying at {retry_at}",
+            )
+            return
+        await store.mark_daily_post_sent(row.guild_id, channel_id, local_date, message.id)
+        log.info("daily post for server %s, %s: sent", row.guild_id, local_date)
+
+    async def _channel(self, channel_id: int) -> discord.abc.Messageable:
+        channel = self.bot.get_channel(channel_id)
+        if channel is None:
+            channel = await self.bot.fetch_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise LookupError(f"channel {channel_id} can't hold messages")
+        return channel
+
+    async def _find_earlier_post(
+        self, channel: discord.abc.Messageable, claim: DailyPostRow
+    ) -> discord.Message | None:
+        """Our post for the claimed day, if an earlier try made it despite reporting failure."""
+        text = marker(claim.local_date)
+        after = claim.first_claimed_at - dt.timedelta(minutes=1)
+        async for message in channel.history(limit=50, after=after):
+            if self.bot.user and message.author.id == self.bot.user.id and text in message.content:
+                return message
+        return None
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, discord.HTTPException):
+        return f"{exc.status} {exc.text or type(exc).__name__}".strip()
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def setup(bot: DatelineBot) -> None:
+    await bot.add_cog(DailyCog(bot))

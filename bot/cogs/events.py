@@ -1,0 +1,79 @@
+"""``/event date:``: the events of one day, paginated."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import DatelineBot
+from bot.dates import DateInputError, long_date, parse_date, suggestion_window
+from bot.errors import UserFacingError
+from bot.render import NO_MENTIONS, event_pages
+from bot.views import send_pages
+
+MAX_CHOICES = 25
+
+
+class EventsCog(commands.Cog):
+    def __init__(self, bot: DatelineBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="event", description="The events of one day in the archive")
+    @app_commands.describe(date="A day, like 2015-11-20, 20 November 2015 or Nov 20 2015")
+    async def event(self, interaction: discord.Interaction, date: str) -> None:
+        try:
+            day = parse_date(date)
+        except DateInputError as exc:
+            raise UserFacingError(str(exc)) from None
+        events = await self.bot.store.events_on(day)
+        if not events:
+            await interaction.response.send_message(
+                await self._nothing_on(day), allowed_mentions=NO_MENTIONS
+            )
+            return
+        count = f"{len(events)} event" + ("s" if len(events) != 1 else "")
+        heading = f"**{long_date(day)}** · {count}"
+        await send_pages(
+            interaction, event_pages(events, self.bot.settings.archive.base_url, heading)
+        )
+
+    async def _nothing_on(self, day: dt.date) -> str:
+        radius = dt.timedelta(days=31)
+        near = await self.bot.store.counts_per_day(day - radius, day + radius)
+        text = f"No events on {long_date(day)} in the archive."
+        if near:
+            closest = sorted(near, key=lambda item: abs((item[0] - day).days))[:3]
+            days = ", ".join(d.isoformat() for d, _ in sorted(closest))
+            text += f" Nearby days with events: {days}."
+        return text
+
+    @event.autocomplete("date")
+    async def event_date_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await date_choices(self.bot, current)
+
+
+async def date_choices(bot: DatelineBot, current: str) -> list[app_commands.Choice[str]]:
+    """Days with events near what was typed: nearest first, or the newest days."""
+    window = suggestion_window(current)
+    counts = await bot.store.counts_per_day(window.date_from, window.date_to)
+    anchor = window.anchor
+    if anchor is None:
+        chosen = list(reversed(counts[-MAX_CHOICES:]))
+    else:
+        chosen = sorted(counts, key=lambda item: (abs((item[0] - anchor).days), item[0]))
+        chosen = chosen[:MAX_CHOICES]
+    return [
+        app_commands.Choice(
+            name=f"{long_date(day)} · {n} event{'s' if n != 1 else ''}", value=day.isoformat()
+        )
+        for day, n in chosen
+    ]
+
+
+async def setup(bot: DatelineBot) -> None:
+    await bot.add_cog(EventsCog(bot))
