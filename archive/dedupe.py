@@ -6,12 +6,13 @@ The rule, applied within one edition and one day (copies never cross days):
 2. A page's ``### Changes:`` section names the event's earlier slugs: those are the same event.
 3. Any other page of that day is matched by *headline key*: the headline lower-cased with
    everything but letters and digits removed, so ``world's``, ``world-s`` and the mojibake
-   ``worldas`` differ by one letter at most. Two keys name the same event when
-   - the shorter is a prefix of the longer (a copy cut short), or a suffix of it (a copy with
-     the topic prepended: ``2015 Bamako hotel attack. Ten gunmen storm ...``), and it is long
-     enough to mean something (``MIN_KEY``); or
-   - they are near-identical: a character similarity ratio of at least ``MIN_RATIO`` (mojibake
-     and small wiki-markup differences such as ``{{SS|El Faro}}`` against ``El Faro``).
+   ``worldas`` differ by one letter at most. Two keys name the same event when the shorter
+   one (at least ``MIN_KEY`` long, so it means something) is found in the longer one with at
+   most a few letters changed: at least ``MIN_COVERAGE`` of its letters lie in runs of
+   ``MIN_RUN`` or more that the longer key shares, in order. That covers a copy cut short, a
+   copy with the topic prepended (``2015 Bamako hotel attack. Ten gunmen storm ...``), mojibake
+   and small wiki-markup differences (``{{SS|El Faro}}`` against ``El Faro``), and any mix
+   of them.
    A page that matches nothing is an event of its own.
 
 Two events listed separately on the day page are never merged by similarity: the editors
@@ -27,7 +28,8 @@ from difflib import SequenceMatcher
 
 MIN_KEY = 24
 MIN_KEY_CJK = 8
-MIN_RATIO = 0.92
+MIN_COVERAGE = 0.95
+MIN_RUN = 4
 
 _NOT_KEY = re.compile(r"[\W_]+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
@@ -45,13 +47,13 @@ def same_event(a: str, b: str) -> bool:
     if a == b:
         return True
     short, long = (a, b) if len(a) <= len(b) else (b, a)
-    minimum = MIN_KEY_CJK if _CJK.search(short) else MIN_KEY
-    if len(short) >= minimum and (long.startswith(short) or long.endswith(short)):
-        return True
-    if len(short) < minimum or len(short) / len(long) < MIN_RATIO:
+    if len(short) < (MIN_KEY_CJK if _CJK.search(short) else MIN_KEY):
         return False
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    return matcher.quick_ratio() >= MIN_RATIO and matcher.ratio() >= MIN_RATIO
+    if short in long:
+        return True
+    matcher = SequenceMatcher(None, short, long, autojunk=False)
+    shared = sum(block.size for block in matcher.get_matching_blocks() if block.size >= MIN_RUN)
+    return shared >= MIN_COVERAGE * len(short)
 
 
 class UnionFind:

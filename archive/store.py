@@ -623,12 +623,12 @@ class Store:
         )
         return [_post_row(row) for row in rows]
 
-    async def next_daily_retry(self, after_date: dt.date) -> dt.datetime | None:
-        """The earliest pending retry of a post for ``after_date`` or later."""
+    async def next_daily_retry(self, after: dt.datetime) -> dt.datetime | None:
+        """The earliest retry of a failed post planned after ``after`` (given-up ones aside)."""
         rows = await self._fetch(
             "SELECT MIN(retry_at) FROM bot_daily_posts WHERE status = 'failed'"
-            " AND retry_at < '9999' AND local_date >= ?",
-            (after_date.isoformat(),),
+            " AND retry_at > ? AND retry_at < '9999'",
+            (_utc_text(after),),
         )
         return _utc_parse(rows[0][0]) if rows and rows[0][0] else None
 

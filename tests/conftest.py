@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from archive.store import Store
+from tests.fixtures.archive_pages import EN_PAGES, ZH_PAGES, write_archive
 
 pytest_plugins = ["tests.search_fixtures", "tests.bot_fixtures"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
-FIXTURE_ARCHIVE = Path(__file__).resolve().parent / "fixtures" / "archive"
 
 
 @pytest.fixture
@@ -24,9 +24,15 @@ async def fresh_db(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-def fixture_archive() -> Path:
-    """A small archive written for the tests, in the real archive's format."""
-    return FIXTURE_ARCHIVE
+def fixture_archive(tmp_path: Path) -> Path:
+    """A fresh copy of the small English test archive (tests/fixtures/archive_pages.py)."""
+    return write_archive(tmp_path / "archive-en", EN_PAGES)
+
+
+@pytest.fixture
+def fixture_archive_zh(tmp_path: Path) -> Path:
+    """A fresh copy of the small Chinese test archive."""
+    return write_archive(tmp_path / "archive-zh", ZH_PAGES)
 
 
 def shared_archive(name: str) -> Path:
