@@ -195,6 +195,8 @@ class Searcher:
             return True
         if mode == "dense" or not keyword:
             return False
+        if mode == "keyword":  # the keyword-only baseline has no similarity to judge by
+            return True
         # Dense search found nothing close: accept a keyword match that holds most of the
         # question's words (names the model does not know, e.g. "Karowe AK6").
         top = await self._store.events_by_ids([i for i, _ in keyword[:3]])

@@ -1,0 +1,138 @@
+"""Retrieval quality on a hand-written question set (bench/questions.json) over archive-en.
+
+    .venv/bin/python bench/eval.py [--config FILE] [--k 10]
+
+Prints Recall@1, Recall@5 and MRR (over questions that have an answer; a question whose answer
+is "nothing close" counts as a miss) for keyword-only, dense-only and hybrid search, and how
+often each mode correctly says "nothing close" to the questions the archive can't answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._setup import add_config_argument, bench_settings, ensure_ingested  # noqa: E402
+
+QUESTIONS = Path(__file__).resolve().parent / "questions.json"
+MODES = ("keyword", "dense", "hybrid")
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    answers: frozenset[int]  # event ids; empty: the archive has no answer
+
+
+async def load_questions(store: object, path: Path = QUESTIONS) -> list[Question]:
+    """Resolve each (date, slug start) answer to an event id through the store."""
+    from archive.store import Store
+
+    assert isinstance(store, Store)
+    questions = []
+    items = json.loads(await asyncio.to_thread(path.read_text, encoding="utf-8"))
+    for item in items["questions"]:
+        ids = set()
+        for date_text, slug_start in item["answers"]:
+            events = await store.events_on(dt.date.fromisoformat(date_text))
+            found = [
+                e.id for e in events
+                if any(s.startswith(slug_start) for s in (e.slug, *e.aliases))
+            ]  # fmt: skip
+            if len(found) != 1:
+                raise SystemExit(f"{item['q']!r}: {date_text} {slug_start} matches {found}")
+            ids.add(found[0])
+        questions.append(Question(item["q"], frozenset(ids)))
+    return questions
+
+
+@dataclass
+class Score:
+    answerable: int = 0
+    at1: int = 0
+    at5: int = 0
+    reciprocal: float = 0.0
+    unanswerable: int = 0
+    abstained: int = 0  # "nothing close" on a question with no answer
+    false_abstained: int = 0  # "nothing close" on a question with an answer
+
+
+async def evaluate(searcher: object, questions: list[Question], mode: str, k: int) -> Score:
+    from embeddings.search import Searcher
+
+    assert isinstance(searcher, Searcher)
+    score = Score()
+    for question in questions:
+        answer = await searcher.ask(question.text, k=k, mode=mode)  # type: ignore[arg-type]
+        if not question.answers:
+            score.unanswerable += 1
+            score.abstained += answer.nothing_close
+            continue
+        score.answerable += 1
+        score.false_abstained += answer.nothing_close
+        ranks = [n for n, h in enumerate(answer.hits, 1) if h.event.id in question.answers]
+        if ranks:
+            score.at1 += ranks[0] == 1
+            score.at5 += ranks[0] <= 5
+            score.reciprocal += 1 / ranks[0]
+    return score
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_config_argument(parser)
+    parser.add_argument("--k", type=int, default=10, help="hits per question (MRR@k)")
+    parser.add_argument("--show", action="store_true", help="print each hybrid miss")
+    args = parser.parse_args()
+
+    from archive.store import Store
+    from embeddings.encoder import load_encoder
+    from embeddings.search import Searcher
+
+    with bench_settings(args.config) as settings:
+        async with Store.open(settings.storage.database) as store:
+            await ensure_ingested(settings, store)
+            questions = await load_questions(store)
+            encoder = await asyncio.to_thread(load_encoder, settings.embeddings)
+            searcher = await Searcher.load(settings, store, encoder)
+            answerable = sum(bool(q.answers) for q in questions)
+            print(
+                f"{len(questions)} questions ({answerable} with an answer,"
+                f" {len(questions) - answerable} without); model {settings.embeddings.model},"
+                f" min_similarity {settings.search.min_similarity}, rrf_k"
+                f" {settings.search.rrf_k}, candidates {settings.search.candidates}\n"
+            )
+            print("| mode    | Recall@1 | Recall@5 | MRR@10 | says 'nothing close' when"
+                  " there is no answer | wrongly says it |")  # fmt: skip
+            print("|---------|---------:|---------:|-------:|---:|---:|")
+            for mode in MODES:
+                s = await evaluate(searcher, questions, mode, args.k)
+                print(
+                    f"| {mode:<7} | {s.at1 / s.answerable:.3f} | {s.at5 / s.answerable:.3f}"
+                    f" | {s.reciprocal / s.answerable:.3f}"
+                    f" | {s.abstained}/{s.unanswerable} | {s.false_abstained}/{s.answerable} |"
+                )
+            if args.show:
+                for q in questions:
+                    answer = await searcher.ask(q.text, k=5)
+                    top = [h.event.id for h in answer.hits]
+                    if (q.answers and (not top or top[0] not in q.answers)) or (
+                        not q.answers and not answer.nothing_close
+                    ):
+                        best = answer.hits[0] if answer.hits else None
+                        print(
+                            f"\nMISS {q.text!r} -> "
+                            + (f"{best.event.date} {best.event.headline[:90]}"
+                               f" (dense {best.dense}, kw {best.keyword})" if best else "nothing")
+                        )  # fmt: skip
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
