@@ -274,12 +274,9 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
         if sections:
             quick = _ITEM_LINK.match(line)
             if quick:
-                link: tuple[str, str, str] | None = quick.group(1, 2, 3)
-            else:
-                item = _LIST_ITEM.match(line)
-                link = _single_link(item.group(1)) if item else None
-            if link:
-                sections[-1][1].append(link)
+                sections[-1][1].append((quick[1], quick[2], quick[3]))
+            elif (item := _LIST_ITEM.match(line)) and (parts := _single_link(item.group(1))):
+                sections[-1][1].append(parts)
         elif in_body:
             summary.append(clean_text(line))
 
@@ -305,15 +302,20 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
                 if image and clean_text(image[0]).lower() in COVER_TITLES:
                     cover = cover or image[1]
             elif kind in ("related", "changes"):
-                link = parse_link_target(target, base_dir)
-                if link is None:
+                page_link = parse_link_target(target, base_dir)
+                if page_link is None:
                     continue
                 if kind == "related":
                     related.append(
-                        RelatedLink(link.date, link.slug, clean_text(label), _tags_of(rest) or ())
+                        RelatedLink(
+                            page_link.date,
+                            page_link.slug,
+                            clean_text(label),
+                            _tags_of(rest) or (),
+                        )
                     )
-                elif link.date == date and link.slug != slug:
-                    earlier.append(link.slug)
+                elif page_link.date == date and page_link.slug != slug:
+                    earlier.append(page_link.slug)
     return EventPage(
         date=date,
         lang=link_lang(text),

@@ -170,8 +170,13 @@ class Store:
             for table in ("aliases", "sources", "related", "tags"):
                 db.executemany(f"DELETE FROM {table} WHERE event_id = ?", [(i,) for i in replaced])
             db.executemany("DELETE FROM events_fts WHERE rowid = ?", [(i,) for i in replaced])
-            alias_rows, source_rows, related_rows, tag_rows, fts_rows = [], [], [], [], []
-            new_rows, update_rows = [], []
+            alias_rows: list[tuple[Any, ...]] = []
+            source_rows: list[tuple[Any, ...]] = []
+            related_rows: list[tuple[Any, ...]] = []
+            tag_rows: list[tuple[Any, ...]] = []
+            fts_rows: list[tuple[Any, ...]] = []
+            new_rows: list[tuple[Any, ...]] = []
+            update_rows: list[tuple[Any, ...]] = []
             next_id = self._next_event_id(db)
             for event_id, event in upserts:
                 if event_id is None:

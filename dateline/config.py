@@ -121,7 +121,8 @@ def settings_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Se
                 raise ConfigError(f"unknown key {key!r} in [{section_name}]")
             coerced = _coerce(section_name, key, known[key], value)
             changes[key] = _relative_to(base_dir, coerced) if base_dir else coerced
-        settings = replace(settings, **{section_name: replace(current, **changes)})
+        section: Any = current
+        settings = replace(settings, **{section_name: replace(section, **changes)})
     return settings
 
 

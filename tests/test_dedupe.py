@@ -13,7 +13,10 @@ def test_copy_cut_short_or_with_topic_prefix_is_the_same_event() -> None:
     full = headline_key("Ten gunmen storm the five-star Radisson Blu Hotel in Bamako.")
     assert same_event(full, headline_key("Ten gunmen storm the five-star Radisson"))
     assert same_event(
-        full, headline_key("2015 Bamako hotel attack. Ten gunmen storm the five-star Radisson Blu Hotel in Bamako.")
+        full,
+        headline_key(
+            "2015 Bamako hotel attack. Ten gunmen storm the five-star Radisson Blu Hotel in Bamako."
+        ),
     )
 
 
@@ -30,7 +33,8 @@ def test_mojibake_and_wiki_markup_differences_are_the_same_event() -> None:
 
 def test_different_events_are_not_merged() -> None:
     assert not same_event(
-        headline_key("A bomb kills 12 people in Kabul."), headline_key("A bomb kills 12 people in Baghdad.")
+        headline_key("A bomb kills 12 people in Kabul."),
+        headline_key("A bomb kills 12 people in Baghdad."),
     )
     # too short to trust a prefix match
     assert not same_event(headline_key("Protests"), headline_key("Protests in Paris turn violent"))
@@ -74,7 +78,10 @@ def test_real_copies_of_2015_11_1_are_merged() -> None:
     events = _day(dt.date(2015, 11, 1))
     by_alias = {a: slug for slug, aliases in events.items() for a in aliases}
     pairs = [
-        ("switzerland-named-world-s-most-positive-country-for-2015", "switzerland-named-worldas-most-positive-country-for-2015"),
+        (
+            "switzerland-named-world-s-most-positive-country-for-2015",
+            "switzerland-named-worldas-most-positive-country-for-2015",
+        ),
         (
             "war-in-somalia-2009-present-islamist-al-shabaab-militants-attack-a-hotel-in-mogadishu-resulting-in-at-least-12-deaths",
             "islamist-al-shabaab-militants-attack-a-hotel-in-mogadishu-resulting-in-at-least-12-deaths",
@@ -90,7 +97,11 @@ def test_real_copies_of_2015_11_1_are_merged() -> None:
     ]
     for copy, listed in pairs:
         assert by_alias[copy] == by_alias[listed] == listed
-    azeri = events[by_alias["azeri-voters-go-to-the-polls-for-a-parliamentary-election-which-azerbaijan-president-ilham-aliyev-s-ruling-new-azerbaijan-party-is-widely"]]
+    azeri = events[
+        by_alias[
+            "azeri-voters-go-to-the-polls-for-a-parliamentary-election-which-azerbaijan-president-ilham-aliyev-s-ruling-new-azerbaijan-party-is-widely"
+        ]
+    ]
     # the current version's Changes section names a copy that is not on disk: still an alias
     assert any(a.startswith("azerbaijani-parliamentary-election-2015") for a in azeri)
     assert len(events) == 14  # the day page lists 14 events

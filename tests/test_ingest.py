@@ -69,12 +69,16 @@ async def test_changed_new_and_deleted_pages(fresh_db: Store, fixture_archive: P
     flood.write_text(pages.EN_FLOOD.replace("two days of rain", "three days of rain"), "utf-8")
     new_slug = "a-new-bridge-opens-in-lagos"
     (folder / f"{new_slug}.md").write_text(
-        f"### [2016-03-14](/news/2016/03/14/index.md)\n\n# A new bridge opens in Lagos.\n\nIt is long.\n",
+        "### [2016-03-14](/news/2016/03/14/index.md)\n\n# A new bridge opens in Lagos.\n\nIt is long.\n",
         encoding="utf-8",
     )
-    probe_copy = "space-the-aurora-probeas-sends-its-first-images-of-the-far-side-of-the-moon-back-to-e"
+    probe_copy = (
+        "space-the-aurora-probeas-sends-its-first-images-of-the-far-side-of-the-moon-back-to-e"
+    )
     (folder / f"{probe_copy}.md").unlink()
-    (fixture_archive / "news/2016/03/15/nigeria-s-president-visits-flood-hit-areas-of-lagos.md").unlink()
+    (
+        fixture_archive / "news/2016/03/15/nigeria-s-president-visits-flood-hit-areas-of-lagos.md"
+    ).unlink()
 
     report = await ingest(fresh_db, fixture_archive)
     assert (report.new, report.updated, report.removed) == (1, 2, 1)
@@ -153,7 +157,10 @@ async def test_whole_real_archive(fresh_db: Store, edition: str) -> None:
     for date, path in day_pages:
         for entry in parse_day_page(path.read_text("utf-8"), date).entries:
             assert entry.link is not None
-            assert await fresh_db.resolve(report.lang, date, entry.link.slug), (date, entry.headline)
+            assert await fresh_db.resolve(report.lang, date, entry.link.slug), (
+                date,
+                entry.headline,
+            )
     # and every event page is some event's alias
     for dirpath, _, files in os.walk(root / "news"):
         for name in files:

@@ -48,12 +48,14 @@ def test_later_variant_topic_cover_and_changes() -> None:
     page = parse_event_page(pages.EN_CHESS, DAY, slug)
     assert page.is_current
     assert page.topic == "Chess"
-    assert page.headline.startswith('A 12-year-old from Chennai') and '"rapid"' in page.headline
+    assert page.headline.startswith("A 12-year-old from Chennai") and '"rapid"' in page.headline
     assert page.sources == (Source("Chennai Times", "https://chennaitimes.example/chess-prodigy"),)
     assert page.cover_image == "https://img.example/chess.jpg"
     # Changes name earlier slugs; the page's own slug is not an alias of itself
     assert page.earlier_slugs == ("chess-" + slug,)
-    assert [r.slug for r in page.related] == ["magnus-carlsen-retains-the-world-chess-championship-title"]
+    assert [r.slug for r in page.related] == [
+        "magnus-carlsen-retains-the-world-chess-championship-title"
+    ]
 
 
 def test_chinese_event_page_localised_headings() -> None:
@@ -78,7 +80,10 @@ def test_english_day_page_lists_every_event() -> None:
     assert chess.headline.endswith('in a "rapid" game.')
     assert chess.summary == ""
     assert chess.tags == ("Chennai", "chess", "India")
-    assert probe.headline == "The Aurora probe sends its first images of the far side of the Moon back to Earth."
+    assert (
+        probe.headline
+        == "The Aurora probe sends its first images of the far side of the Moon back to Earth."
+    )
     assert strike.link is not None and strike.link.date == DAY
     assert strike.link.slug.startswith("a-train-strike")
     assert [e.position for e in day.entries] == [0, 1, 2, 3]

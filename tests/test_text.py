@@ -1,28 +1,22 @@
-import pytest
-
-from archive.text import clean_text, split_tags
-
-
-@pytest.mark.parametrize(
-    ("raw", "clean"),
-    [
-        ("The city&#039;s  governor", "The city's governor"),
-        ("Tom &amp;amp; Jerry", "Tom & Jerry"),
-        ("see [the report](http://x.example/a_(b)) now", "see the report now"),
-        ("the ''Aurora'' probe", "the Aurora probe"),
-        ("remains of the {{SS|El Faro}} which", "remains of the SS El Faro which"),
-        ("killed. [http://bbc.example/x (BBC)] More", "killed. More"),
-        ("一架-{zh-hans:苏霍伊;zh-hk:蘇霍伊;}-客机", "一架苏霍伊客机"),
-        ("人死亡。[http:--gb.example.cn 国际在线]date=2018年5月 ", "人死亡。"),
-        ("Relations<p>North Korea", "Relations North Korea"),
-        ("\t spaced\n out \u3000", "spaced out"),
-    ],
-)
-def test_clean_text(raw: str, clean: str) -> None:
-    assert clean_text(raw) == clean
+from embeddings.text import event_text, text_hash
+from tests.search_fixtures import make_event
 
 
-def test_split_tags_keeps_order_and_drops_repeats() -> None:
-    assert split_tags("Lagos, flooding, Lagos") == ("Lagos", "flooding")
-    assert split_tags("日本， 美国、 中国") == ("日本", "美国", "中国")
-    assert split_tags("") == ()
+def test_event_text_holds_headline_summary_topic_and_tags_but_not_sources():
+    event = make_event("2015-11-20", "Gunmen storm a hotel", "Siege", ("Mali", "Bamako"), 3)
+    text = event_text(event)
+    assert text.splitlines()[0] == "Gunmen storm a hotel"
+    assert "Report 3: gunmen storm a hotel." in text
+    assert "Siege" in text and "Mali, Bamako" in text
+    assert "example.org" not in text and "2015" not in text
+
+
+def test_summary_equal_to_headline_is_not_repeated():
+    event = make_event("2015-11-20", "Gunmen storm a hotel", None, (), 1)
+    event = type(event)(**{**{f: getattr(event, f) for f in event.__slots__}, "summary": ""})
+    assert event_text(event) == "Gunmen storm a hotel"
+
+
+def test_text_hash_is_stable_and_sensitive():
+    assert text_hash("a b") == text_hash("a b")
+    assert text_hash("a b") != text_hash("a c")

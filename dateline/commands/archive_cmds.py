@@ -20,7 +20,9 @@ from dateline.config import Settings
 
 def register(commands: Any) -> None:
     ingest = commands.add_parser("ingest", help="read an archive folder into the database")
-    ingest.add_argument("path", type=Path, nargs="?", help="archive folder (default: [archive] path)")
+    ingest.add_argument(
+        "path", type=Path, nargs="?", help="archive folder (default: [archive] path)"
+    )
     ingest.add_argument("--lang", help="edition language (default: detected from the links)")
     ingest.set_defaults(handler=run_ingest)
 

@@ -38,7 +38,8 @@ def parse_month_day(text: str) -> tuple[int, int]:
     return month, day
 
 
-def print_json(items: Iterable[dict[str, Any]], out: TextIO = sys.stdout) -> None:
+def print_json(items: Iterable[dict[str, Any]], out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     json.dump(list(items), out, ensure_ascii=False, indent=2)
     out.write("\n")
 
@@ -58,7 +59,8 @@ def format_event(event: Event, base_url: str = "") -> str:
     return "\n".join(lines)
 
 
-def print_events(events: list[Event], base_url: str = "", out: TextIO = sys.stdout) -> None:
+def print_events(events: list[Event], base_url: str = "", out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     for n, event in enumerate(events):
         if n:
             out.write("\n")

@@ -1,0 +1,120 @@
+import datetime as dt
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+from archive.ingest import ingest
+from archive.migrations import MIGRATIONS
+from archive.models import Event, Source
+from archive.store import Store, content_hash
+
+DAY = dt.date(2016, 3, 14)
+
+
+def _event(slug: str, date: dt.date = DAY, **fields: object) -> Event:
+    values: dict = dict(
+        id=0,
+        lang="en",
+        date=date,
+        slug=slug,
+        headline=f"Headline of {slug}",
+        summary="",
+        topic=None,
+        tags=(),
+        sources=(),
+        aliases=(slug,),
+    )
+    values.update(fields)
+    return Event(**values)
+
+
+async def test_fresh_database_is_fully_migrated(fresh_db: Store) -> None:
+    assert await fresh_db.schema_version() == len(MIGRATIONS)
+    assert await fresh_db.migrate() == len(MIGRATIONS)  # a second run is a no-op
+
+
+async def test_migrations_run_in_order_from_an_older_version(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0] + "\nPRAGMA user_version = 1;")
+    db.execute(
+        "INSERT INTO events (lang, date, month_day, slug, headline, content_hash)"
+        " VALUES ('en', '2016-03-14', '03-14', 'kept', 'Kept across migrations', 'x')"
+    )
+    db.commit()
+    db.close()
+    async with Store.open(path) as store:
+        assert await store.schema_version() == len(MIGRATIONS)
+        assert [e.headline for e in await store.events_on(DAY)] == ["Kept across migrations"]
+    async with Store.open(path) as store:
+        journal = await store._fetch("PRAGMA journal_mode")
+        assert journal[0][0] == "wal"
+
+
+async def test_write_and_read_back_every_field(fresh_db: Store) -> None:
+    event = _event(
+        "a",
+        summary="Summary.",
+        topic="Topic",
+        tags=("one", "two"),
+        sources=(Source("S1", "http://s1.example"), Source("S2", "http://s2.example")),
+        aliases=("a", "a-copy"),
+        cover_image="http://img.example/a.jpg",
+        has_page=True,
+        position=3,
+    )
+    result = await fresh_db.write_events([(None, event)])
+    (stored,) = await fresh_db.events_by_ids(list(result.inserted))
+    assert stored.id == result.inserted[0]
+    assert stored == replace(event, id=stored.id)
+    assert stored.content_hash == content_hash(event)
+    assert await fresh_db.resolve("en", DAY, "a-copy") == stored.id
+
+
+async def test_ids_of_deleted_events_are_not_reused(fresh_db: Store) -> None:
+    first = await fresh_db.write_events([(None, _event("a")), (None, _event("b"))])
+    await fresh_db.write_events([], deletes=[first.inserted[1]])
+    second = await fresh_db.write_events([(None, _event("c"))])
+    assert second.inserted[0] > first.inserted[1]
+
+
+async def test_update_replaces_children(fresh_db: Store) -> None:
+    (event_id,) = (await fresh_db.write_events([(None, _event("a", tags=("x",)))])).inserted
+    await fresh_db.write_events([(event_id, _event("a", tags=("y", "z")))])
+    (stored,) = await fresh_db.events_by_ids([event_id])
+    assert stored.tags == ("y", "z")
+    assert await fresh_db.events_by_tag("x") == []
+
+
+async def test_queries(fresh_db: Store) -> None:
+    events = [
+        _event("flood", summary="Rain floods Lagos.", topic="Weather", tags=("Lagos",)),
+        _event("chess", headline="A chess prodigy wins", topic="Chess", position=1),
+        _event("old", date=dt.date(2004, 3, 14), headline="Older flood in Lagos", tags=("lagos",)),
+        _event("other", date=dt.date(2010, 7, 1), topic="Weather"),
+    ]
+    ids = list((await fresh_db.write_events([(None, e) for e in events])).inserted)
+    assert [e.slug for e in await fresh_db.events_on(DAY)] == ["flood", "chess"]
+    assert [e.slug for e in await fresh_db.events_on_month_day(3, 14)] == ["flood", "chess", "old"]
+    assert [e.slug for e in await fresh_db.events_on_month_day(3, 14, before=DAY)] == ["old"]
+    assert [e.slug for e in await fresh_db.events_by_ids([ids[2], 999, ids[0]])] == ["old", "flood"]
+    assert [e.slug for e in await fresh_db.events_by_topic("weather")] == ["other", "flood"]
+    assert [e.slug for e in await fresh_db.events_by_tag("LAGOS")] == ["old", "flood"]
+    assert await fresh_db.counts_per_day(dt.date(2004, 1, 1), dt.date(2012, 1, 1)) == [
+        (dt.date(2004, 3, 14), 1),
+        (dt.date(2010, 7, 1), 1),
+    ]
+    hits = await fresh_db.search_text("floods in Lagos")
+    assert {i for i, _ in hits} == {ids[0], ids[2]}
+    assert hits == sorted(hits, key=lambda h: -h[1])
+    dated = await fresh_db.search_text("Lagos flood", date_from=dt.date(2005, 1, 1))
+    assert [i for i, _ in dated] == [ids[0]]
+    assert await fresh_db.search_text("the of and") == []  # only stopwords
+
+
+async def test_chinese_full_text_search(fresh_db: Store, fixture_archive_zh: Path) -> None:
+    await ingest(fresh_db, fixture_archive_zh)
+    hits = await fresh_db.search_text("樱花")  # a two-character word
+    (sakura,) = await fresh_db.events_by_ids([hits[0][0]])
+    assert "樱花" in sakura.headline
+    assert len(await fresh_db.search_text("马拉松比赛")) == 1
