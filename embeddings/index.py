@@ -60,8 +60,9 @@ def choose_kind(count: int, ann_threshold: int) -> str:
 
 
 def ivf_lists(count: int) -> int:
-    """Number of inverted lists for ``count`` vectors (about 4 * sqrt(n), at least 16)."""
-    return max(16, int(4 * math.sqrt(max(count, 1))))
+    """Number of inverted lists for ``count`` vectors: about 4 * sqrt(n), with at least 39
+    vectors per list to train on (faiss' minimum for a meaningful k-means)."""
+    return max(1, min(int(4 * math.sqrt(count)), count // 39))
 
 
 def default_nprobe(nlist: int) -> int:

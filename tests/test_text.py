@@ -1,3 +1,5 @@
+import dataclasses
+
 from embeddings.text import event_text, text_hash
 from tests.search_fixtures import make_event
 
@@ -13,7 +15,7 @@ def test_event_text_holds_headline_summary_topic_and_tags_but_not_sources():
 
 def test_summary_equal_to_headline_is_not_repeated():
     event = make_event("2015-11-20", "Gunmen storm a hotel", None, (), 1)
-    event = type(event)(**{**{f: getattr(event, f) for f in event.__slots__}, "summary": ""})
+    event = dataclasses.replace(event, summary="")
     assert event_text(event) == "Gunmen storm a hotel"
 
 

@@ -1,0 +1,153 @@
+import datetime as dt
+import json
+import os
+
+import numpy as np
+import pytest
+
+from embeddings import index as index_module
+from embeddings.index import (
+    FLAT,
+    IVF_SQ8,
+    META_FILE,
+    Entry,
+    IndexUnreadable,
+    VectorIndex,
+    choose_kind,
+    ivf_lists,
+)
+
+
+def random_vectors(n: int, dimension: int = 16, seed: int = 0) -> np.ndarray:
+    vectors = np.random.default_rng(seed).standard_normal((n, dimension)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def entries_for(ids, day=dt.date(2015, 11, 20)):
+    return {int(i): Entry(f"c{i}", f"t{i}", day.toordinal() + int(i)) for i in ids}
+
+
+def flat_index(n: int = 20, first_id: int = 100) -> tuple[VectorIndex, np.ndarray, np.ndarray]:
+    ids = np.arange(first_id, first_id + n, dtype=np.int64)
+    vectors = random_vectors(n)
+    index = VectorIndex.empty_flat("m", 16)
+    index.add(ids, vectors, entries_for(ids))
+    return index, ids, vectors
+
+
+def test_flat_search_returns_event_ids_and_exact_cosines():
+    index, ids, vectors = flat_index()
+    hits = index.search(vectors[7], 3)
+    assert hits[0][0] == ids[7]
+    assert hits[0][1] == pytest.approx(1.0, abs=1e-5)
+    scores = vectors @ vectors[7]
+    expected = sorted(((float(s), int(i)) for i, s in zip(ids, scores, strict=True)), reverse=True)
+    assert [i for i, _ in hits] == [i for _, i in expected[:3]]
+
+
+def test_search_only_among_allowed_ids():
+    index, ids, vectors = flat_index()
+    allowed = ids[[2, 5]]
+    hits = index.search(vectors[7], 5, allowed=allowed)
+    assert sorted(i for i, _ in hits) == sorted(allowed.tolist())
+    assert index.search(vectors[7], 5, allowed=np.array([], dtype=np.int64)) == []
+
+
+def test_ids_between_dates():
+    index, ids, _ = flat_index(10, first_id=0)
+    day0 = dt.date(2015, 11, 20)
+    found = index.ids_between(day0 + dt.timedelta(days=2), day0 + dt.timedelta(days=4))
+    assert sorted(found.tolist()) == [2, 3, 4]
+    assert sorted(index.ids_between(None, day0).tolist()) == [0]
+    index.remove([3])
+    assert sorted(index.ids_between(day0 + dt.timedelta(days=2), None).tolist()) == [
+        2, 4, 5, 6, 7, 8, 9,
+    ]  # fmt: skip
+
+
+def test_adding_an_existing_id_replaces_it_and_remove_forgets_it():
+    index, ids, vectors = flat_index()
+    index.add(ids[:1], vectors[1:2], entries_for(ids[:1]))
+    assert index.count == 20
+    assert index.search(vectors[1], 2)[1][0] in (ids[0], ids[1])
+    assert index.remove([int(ids[0]), 999]) == 1
+    assert index.count == 19 and int(ids[0]) not in index.entries
+    assert all(i != ids[0] for i, _ in index.search(vectors[1], 20))
+
+
+def test_choose_kind_follows_the_threshold():
+    assert choose_kind(50_000, 50_000) == FLAT
+    assert choose_kind(50_001, 50_000) == IVF_SQ8
+    assert ivf_lists(1_000_000) == 4000
+    assert ivf_lists(100) == 2
+
+
+def test_approximate_index_finds_near_duplicates_and_supports_filters_and_removal():
+    n = 4000
+    ids = np.arange(n, dtype=np.int64) * 3
+    vectors = random_vectors(n, 32, seed=1)
+    index = VectorIndex.build("m", ids, vectors, entries_for(ids), kind=IVF_SQ8)
+    assert index.kind == IVF_SQ8 and index.count == n
+    queries = vectors[:50] + 0.05 * random_vectors(50, 32, seed=2)
+    found = sum(index.search(q, 1)[0][0] == ids[i] for i, q in enumerate(queries))
+    assert found >= 45
+    allowed = ids[[10, 20, 30]]
+    assert sorted(i for i, _ in index.search(vectors[0], 10, allowed=allowed)) == sorted(allowed)
+    index.remove([int(ids[0])])
+    assert index.search(vectors[0], 1)[0][0] != ids[0]
+
+
+def test_save_and_load_round_trip(tmp_path):
+    index, ids, vectors = flat_index()
+    index.save(tmp_path)
+    loaded = VectorIndex.load(tmp_path)
+    assert loaded is not None
+    assert (loaded.model, loaded.dimension, loaded.kind, loaded.count) == ("m", 16, FLAT, 20)
+    assert loaded.entries == index.entries
+    assert loaded.search(vectors[3], 1)[0][0] == ids[3]
+    assert len(list(tmp_path.glob("vectors-*.faiss"))) == 1
+    assert VectorIndex.load(tmp_path / "nothing-here") is None
+
+
+@pytest.mark.parametrize("crash_at", ["vectors", "meta"])
+def test_a_crash_mid_save_leaves_the_old_index_loadable(tmp_path, monkeypatch, crash_at):
+    old, ids, vectors = flat_index(10)
+    old.save(tmp_path)
+    newer, new_ids, new_vectors = flat_index(30, first_id=500)
+
+    real_replace = os.replace
+
+    def crashing_replace(src, dst):
+        target = os.fspath(dst)
+        if (crash_at == "meta") == target.endswith(META_FILE):
+            raise OSError("simulated power cut")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(index_module.os, "replace", crashing_replace)
+    with pytest.raises(OSError, match="power cut"):
+        newer.save(tmp_path)
+    monkeypatch.undo()
+
+    loaded = VectorIndex.load(tmp_path)
+    assert loaded is not None and loaded.count == 10
+    assert loaded.search(vectors[4], 1)[0][0] == ids[4]
+    newer.save(tmp_path)  # the next save cleans up what the crash left behind
+    assert VectorIndex.load(tmp_path).count == 30  # type: ignore[union-attr]
+    assert len(list(tmp_path.glob("vectors-*.faiss"))) == 1
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_damaged_files_are_reported_not_served(tmp_path):
+    index, _, _ = flat_index()
+    index.save(tmp_path)
+    (vectors_file,) = tmp_path.glob("vectors-*.faiss")
+    vectors_file.write_bytes(b"not a faiss index")
+    with pytest.raises(IndexUnreadable):
+        VectorIndex.load(tmp_path)
+
+    index.save(tmp_path)
+    meta = json.loads((tmp_path / META_FILE).read_text())
+    meta["entries"].pop(next(iter(meta["entries"])))
+    (tmp_path / META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(IndexUnreadable, match="does not match"):
+        VectorIndex.load(tmp_path)
