@@ -54,6 +54,7 @@ class Searcher(Protocol):
     async def ask(
         self,
         question: str,
+        *,
         k: int | None = None,
         date_from: dt.date | None = None,
         date_to: dt.date | None = None,

@@ -16,8 +16,10 @@ import pytest
 
 from archive.models import Event, Source
 from archive.store import Store
-from bot.client import DatelineBot, Searcher, create_bot
+from bot.client import DatelineBot, create_bot
 from dateline.config import ArchiveSettings, BotSettings, Settings, StorageSettings
+from embeddings.encoder import FakeEncoder
+from embeddings.search import Searcher
 
 BASE_URL = "https://archive.example/blob/master"
 BUSY_DAY = dt.date(2015, 11, 20)
@@ -115,12 +117,13 @@ async def bot_store(bot_settings: Settings) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-def bot_searcher() -> Searcher | None:
-    return None
+async def bot_searcher(bot_settings: Settings, bot_store: Store) -> Searcher:
+    """The real hybrid searcher over the sample store, with the deterministic fake encoder."""
+    return await Searcher.load(bot_settings, bot_store, FakeEncoder())
 
 
 @pytest.fixture
-def make_bot(bot_settings: Settings, bot_store: Store, bot_searcher: Searcher | None) -> Any:
+def make_bot(bot_settings: Settings, bot_store: Store, bot_searcher: Searcher) -> Any:
     """Build a fresh bot on the same store (e.g. for ``env.restart_bot``)."""
 
     def build(**overrides: Any) -> DatelineBot:
