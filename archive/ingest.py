@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 
 from archive.dedupe import UnionFind, headline_key, same_event
 from archive.models import Event, RelatedLink, Source
@@ -128,10 +128,14 @@ class _Group:
 
 
 def _url_key(url: str) -> str:
-    parts = urlsplit(url.strip())
-    query = [(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith("utm_")]
-    host = parts.netloc.lower().removeprefix("www.")
-    return f"{host}{parts.path.rstrip('/')}?{urlencode(query)}"
+    """A URL as compared for duplicates: no scheme, no www., no utm_ tracking parameters."""
+    rest = url.strip().split("://", 1)[-1]
+    host, _, path = rest.partition("/")
+    host = host.lower().removeprefix("www.")
+    path, _, query = path.partition("?")
+    if "utm_" in query:
+        query = urlencode([(k, v) for k, v in parse_qsl(query) if not k.startswith("utm_")])
+    return f"{host}/{path.rstrip('/')}?{query}"
 
 
 def _merge_sources(pages: list[EventPage]) -> tuple[Source, ...]:

@@ -13,6 +13,7 @@ import datetime as dt
 import posixpath
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote
 
 from archive.models import RelatedLink, Source
@@ -86,6 +87,17 @@ class EventPage:
 
 def parse_link_target(target: str, base_dir: str = "") -> PageLink | None:
     """Resolve a link to an archive page: absolute, ``/zh/news/...`` or relative paths."""
+    if target.startswith("/"):
+        return _absolute_link(target)  # the common case, and the same links recur
+    return _resolve_link(target, base_dir)
+
+
+@lru_cache(maxsize=1 << 16)
+def _absolute_link(target: str) -> PageLink | None:
+    return _resolve_link(target, "")
+
+
+def _resolve_link(target: str, base_dir: str) -> PageLink | None:
     if "%" in target:
         target = unquote(target)
     target = target.split("#", 1)[0].split("?", 1)[0].strip()

@@ -18,7 +18,7 @@ _TAG_SEPARATORS = re.compile(r"[，、]")
 _ALL_TAG_SEPARATORS = re.compile(r"[,，、]")
 _SPACE = re.compile(r"\s+")
 _ODD_SPACE = re.compile(r"[^\S ]| {2}")
-_NEEDS_CLEANING = re.compile(r"[&\[{'<]|-\{|date=")
+_NEEDS_CLEANING = re.compile(r"[&\[{'<]|-\{|date=|[^\S ]| {2}")
 
 
 def unescape(text: str) -> str:
@@ -40,7 +40,7 @@ def squash_space(text: str) -> str:
 def clean_text(text: str) -> str:
     """Plain text from a line of archive markdown: links to their text, markup dropped."""
     if not _NEEDS_CLEANING.search(text):
-        return squash_space(text)
+        return text.strip()
     text = unescape(text)
     text = _BARE_CITATION.sub(" ", text)
     text = _MD_LINK.sub(r"\1", text)
