@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +20,7 @@ from pathlib import Path
 from dateline.commands.common import UsageError
 from dateline.config import ConfigError, load_settings
 
+OWN_LOGGERS = ("archive", "embeddings", "bot", "dateline")
 COMMAND_MODULES = (
     "dateline.commands.archive_cmds",
     "dateline.commands.search_cmds",
@@ -25,13 +28,25 @@ COMMAND_MODULES = (
 )
 
 
+def _common_options(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--config", type=Path, default=default, help="TOML settings file (see config.example.toml)"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="log debug messages"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dateline", description="Dateline: a Discord bot for a news-events archive."
     )
-    parser.add_argument("--config", type=Path, help="TOML settings file (see config.example.toml)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    _common_options(parser, None)
+    # The same options are accepted after the command too (`dateline ingest --config f`).
+    shared = argparse.ArgumentParser(add_help=False)
+    _common_options(shared, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser = functools.partial(commands.add_parser, parents=[shared])  # type: ignore[method-assign]
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
@@ -47,9 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.verbose:
+        for name in OWN_LOGGERS:
+            logging.getLogger(name).setLevel(logging.DEBUG)
     try:
         settings = load_settings(args.config)
         result = args.handler(settings, args)
@@ -62,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dateline: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`dateline event ... | head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

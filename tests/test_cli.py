@@ -79,3 +79,12 @@ def test_bad_config_is_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
     bad.write_text("[storage]\nfolder = 'x'\n", encoding="utf-8")
     assert main(["--config", str(bad), "event", "2015-11-20"]) == 2
     assert "unknown key 'folder'" in capsys.readouterr().err
+
+
+def test_options_after_the_command(
+    config: Path, fixture_archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ingest", str(fixture_archive), "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["event", "2016-03-14", "--json", "--config", str(config)]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 4
