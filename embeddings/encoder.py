@@ -106,7 +106,7 @@ class FakeEncoder:
     """Deterministic bag-of-words encoder for tests: each lower-cased word is hashed to a few
     signed buckets, so texts sharing words have a high cosine and unrelated texts about 0."""
 
-    def __init__(self, dimension: int = 64, model_name: str = "fake-words") -> None:
+    def __init__(self, dimension: int = 256, model_name: str = "fake-words") -> None:
         self._dimension = dimension
         self._name = model_name
         self.calls: list[int] = []  # batch sizes seen, so tests can count what was embedded

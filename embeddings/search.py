@@ -16,7 +16,8 @@ How a question is answered:
 2. The text is encoded and searched in the vector index (in a worker thread), and searched in
    the store's FTS5 table; each gives ``settings.search.candidates`` candidates.
 3. Relevance floor: if the best dense cosine is below ``min_similarity`` and no keyword
-   candidate contains most of the question's words, the answer is "nothing close".
+   candidate contains most of the question's words, the answer is "nothing close". Dense
+   candidates below the floor are dropped unless the keyword side found them too.
 4. The two rankings are fused by reciprocal rank fusion; the best ``k`` events are returned.
 
 A question that is only a date ("What happened on 20 November 2015?") lists the events of that
@@ -171,9 +172,13 @@ class Searcher:
             )
         if not await self._close_enough(dense, keyword, words, mode):
             return empty(True)
-        fused = reciprocal_rank_fusion(
-            [[i for i, _ in dense], [i for i, _ in keyword]], k=search.rrf_k
-        )[: k * 2]  # a few spare, in case the store lost some events since indexing
+        # Dense candidates below the floor are only "the least far" events: not shown unless
+        # the keyword side found them too.
+        floor = search.min_similarity
+        dense_ranking = [i for i, sim in dense if sim >= floor or mode == "dense"]
+        fused = reciprocal_rank_fusion([dense_ranking, [i for i, _ in keyword]], k=search.rrf_k)[
+            : k * 2
+        ]  # a few spare, in case the store lost some events since indexing
         events = await self._store.events_by_ids([i for i, _ in fused])
         by_id = {e.id: e for e in events}
         dense_scores, keyword_scores = dict(dense), dict(keyword)

@@ -1,0 +1,162 @@
+import asyncio
+import datetime as dt
+import threading
+
+import pytest
+
+from embeddings.encoder import FakeEncoder
+from embeddings.indexing import build_index
+from embeddings.search import Searcher
+from tests.search_fixtures import add_events, change_event, make_event, make_settings
+
+
+async def ask(searcher: Searcher, question: str, **kwargs):
+    answer = await searcher.ask(question, **kwargs)
+    return answer, [h.event.headline for h in answer.hits]
+
+
+@pytest.fixture
+async def searcher(search_settings, sample_store, fake_encoder) -> Searcher:
+    return await Searcher.load(search_settings, sample_store, fake_encoder)
+
+
+async def test_best_match_first_one_hit_per_event(searcher):
+    answer, headlines = await ask(searcher, "cruise missiles fired from the Caspian", k=5)
+    assert headlines[0] == "Russian warships fire cruise missiles from the Caspian Sea"
+    assert not answer.nothing_close
+    assert len({h.event.id for h in answer.hits}) == len(answer.hits) <= 5
+    scores = [h.score for h in answer.hits]
+    assert scores == sorted(scores, reverse=True)
+    top = answer.hits[0]
+    assert top.dense is not None and top.keyword is not None and top.keyword > 0
+
+
+async def test_hybrid_fuses_both_retrievers(searcher, monkeypatch):
+    dense = await searcher.ask("floods", k=3, mode="dense")
+    keyword = await searcher.ask("floods", k=3, mode="keyword")
+    hybrid = await searcher.ask("floods", k=3)
+    assert all(h.keyword is None for h in dense.hits)
+    assert all(h.dense is None for h in keyword.hits)
+    ids = {h.event.id for h in hybrid.hits}
+    assert ids <= {h.event.id for h in dense.hits} | {h.event.id for h in keyword.hits}
+    assert {h.event.headline for h in hybrid.hits[:2]} == {
+        "Floods in Jeddah kill dozens after record rainfall",
+        "Floods cut power to a Chennai hospital",
+    }
+
+
+async def test_date_in_the_question_filters_both_retrievers(searcher):
+    answer, headlines = await ask(searcher, "floods in 2015", k=5)
+    assert headlines == ["Floods cut power to a Chennai hospital"]
+    assert (answer.date_from, answer.date_to) == (dt.date(2015, 1, 1), dt.date(2015, 12, 31))
+    answer, headlines = await ask(searcher, "floods before 2010", k=5)
+    assert headlines == ["Floods in Jeddah kill dozens after record rainfall"]
+    assert answer.date_from is None and answer.date_to == dt.date(2009, 12, 31)
+
+
+async def test_explicit_dates_win_over_the_question(searcher):
+    answer, headlines = await ask(
+        searcher, "floods in 2015", date_from=dt.date(2009, 1, 1), date_to=dt.date(2009, 12, 31)
+    )
+    assert headlines == ["Floods in Jeddah kill dozens after record rainfall"]
+    assert answer.date_from == dt.date(2009, 1, 1)
+
+
+async def test_window_without_events_or_inverted_is_nothing_close(searcher):
+    answer, _ = await ask(searcher, "floods in 1999")
+    assert answer.nothing_close and answer.hits == ()
+    answer, _ = await ask(
+        searcher, "floods", date_from=dt.date(2015, 1, 2), date_to=dt.date(2015, 1, 1)
+    )
+    assert answer.nothing_close and answer.hits == ()
+
+
+async def test_a_question_that_is_only_a_date_lists_that_day(searcher):
+    answer, headlines = await ask(searcher, "What happened on 20 November 2015?")
+    assert not answer.nothing_close
+    assert sorted(headlines) == [
+        "Gunmen take hostages at a hotel in Bamako Mali",
+        "Russian warships fire cruise missiles from the Caspian Sea",
+    ]
+
+
+async def test_relevance_floor_rejects_unrelated_questions(searcher):
+    answer, _ = await ask(searcher, "sourdough baking recipe with rye")
+    assert answer.nothing_close and answer.hits == ()
+    answer, _ = await ask(searcher, "the of and what")
+    assert answer.nothing_close
+
+
+async def test_floor_follows_min_similarity(tmp_path, sample_store, fake_encoder):
+    settings = make_settings(tmp_path, search={"min_similarity": -1.0})
+    searcher = await Searcher.load(settings, sample_store, fake_encoder)
+    answer, _ = await ask(searcher, "sourdough baking recipe with rye")
+    assert not answer.nothing_close and answer.hits
+
+
+async def test_strong_keyword_match_passes_a_strict_floor(tmp_path, sample_store, fake_encoder):
+    settings = make_settings(tmp_path, search={"min_similarity": 0.999})
+    searcher = await Searcher.load(settings, sample_store, fake_encoder)
+    answer, headlines = await ask(searcher, "antihydrogen CERN physicists")
+    assert headlines[0] == "CERN physicists trap antihydrogen atoms"
+    answer, _ = await ask(searcher, "antihydrogen experiments at Fermilab in Illinois")
+    assert answer.nothing_close  # one word of five is no strong match
+
+
+async def test_encoding_runs_off_the_event_loop(search_settings, sample_store):
+    class RecordingEncoder(FakeEncoder):
+        threads: list[int] = []
+
+        def encode(self, texts):
+            self.threads.append(threading.get_ident())
+            return super().encode(texts)
+
+    encoder = RecordingEncoder()
+    searcher = await Searcher.load(search_settings, sample_store, encoder)
+    encoder.threads.clear()
+    await asyncio.gather(searcher.ask("floods"), searcher.ask("hurricane"))
+    assert len(encoder.threads) == 2
+    assert threading.get_ident() not in encoder.threads
+
+
+async def test_load_brings_a_stale_index_in_line(search_settings, sample_store, fake_encoder):
+    await build_index(search_settings, sample_store, fake_encoder)
+    ids = sorted(await sample_store.event_hashes())
+    await change_event(sample_store, ids[3], headline="Volcano erupts in Iceland")
+    await sample_store.write_events([], deletes=[ids[4]])
+    (new_id,) = await add_events(
+        sample_store, [make_event("2016-02-02", "Zika virus spreads in Brazil", None, (), 50)]
+    )
+    searcher = await Searcher.load(search_settings, sample_store, FakeEncoder())
+    assert set(searcher.index.entries) == set(await sample_store.event_hashes())
+    answer, headlines = await ask(searcher, "volcano erupts in Iceland")
+    assert answer.hits[0].event.id == ids[3]
+    answer, _ = await ask(searcher, "Zika virus in Brazil")
+    assert answer.hits[0].event.id == new_id
+
+
+async def test_events_deleted_after_loading_are_never_returned(searcher, sample_store):
+    answer, _ = await ask(searcher, "marijuana possession charge")
+    gone = answer.hits[0].event.id
+    await sample_store.write_events([], deletes=[gone])
+    answer, _ = await ask(searcher, "marijuana possession charge")
+    assert gone not in {h.event.id for h in answer.hits}
+
+
+async def test_bad_k(searcher):
+    with pytest.raises(ValueError):
+        await searcher.ask("floods", k=0)
+
+
+@pytest.mark.real_model
+async def test_real_model_finds_the_caspian_missiles(
+    search_settings, archive_en_days, real_encoder
+):
+    searcher = await Searcher.load(search_settings, archive_en_days, real_encoder)
+    answer = await searcher.ask("Russian cruise missiles fired from the Caspian Sea")
+    top = answer.hits[0].event
+    assert top.date == dt.date(2015, 11, 20)
+    assert top.headline.startswith("Russian warships launch cruise missiles")
+    assert answer.hits[0].dense is not None and answer.hits[0].dense > 0.5
+    nothing = await searcher.ask("How do I bake sourdough bread at home?")
+    assert nothing.nothing_close and not nothing.hits
