@@ -230,3 +230,22 @@ async def test_deleted_channel_and_removed_permission_do_not_stop_other_servers(
     assert gone_row is not None and gone_row.status == "failed"
     assert gone_row.last_error and gone_row.last_error.startswith("404")
     assert not env.errors
+
+
+async def test_changing_the_time_wakes_the_scheduler(simcord_env):
+    env = simcord_env
+    guild, channel = await configure(env)  # 09:00 UTC
+    boss = admin(env, guild, "boss2")
+    await advance_to(env, utc(1, 0, 10))
+    await boss.slash(channel, "dateline time", time="00:30")
+    await advance_to(env, utc(1, 0, 30))
+    assert len(daily_posts(channel)) == 1
+
+
+async def test_leaving_a_server_turns_its_posts_off(simcord_env, bot_store):
+    env = simcord_env
+    guild, _ = await configure(env)
+    await env.bot.get_guild(guild.id).leave()
+    await env.settle()
+    row = await bot_store.guild_settings(guild.id)
+    assert row is not None and not row.enabled

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 CLAIM_LEASE = dt.timedelta(minutes=5)
 # Look again at least this often, whatever the schedule says.
 LONGEST_SLEEP = dt.timedelta(hours=1)
+# After an unexpected failure of a whole check.
+RETRY_CHECK = dt.timedelta(minutes=1)
 
 
 def marker(local_date: dt.date) -> str:
@@ -56,9 +58,19 @@ class DailyCog(commands.Cog):
     async def tick(self) -> None:
         self._dirty = False
         now = self.bot.clock()
-        rows = await self.bot.store.enabled_guild_settings()
+        try:
+            wake_at = await self.post_due(now)
+            delay = seconds_until(now, wake_at, longest=LONGEST_SLEEP)
+        except Exception:
+            # e.g. the database is locked: a failed iteration would end a tasks.loop for good.
+            log.exception("daily posts: checking the schedule failed; trying again in a minute")
+            delay = RETRY_CHECK.total_seconds()
+        self._sleep_until_offset(0.0 if self._dirty else delay)
+
+    async def post_due(self, now: dt.datetime) -> list[dt.datetime]:
+        """Post every server's digest that is due; return when to look again."""
         wake_at: list[dt.datetime] = []
-        for row in rows:
+        for row in await self.bot.store.enabled_guild_settings():
             try:
                 schedule = await self.bot.schedule_for(row.guild_id)
                 wake_at.append(next_post_instant(now, schedule))
@@ -71,8 +83,7 @@ class DailyCog(commands.Cog):
         retry = await self.bot.store.next_daily_retry(now)
         if retry is not None:
             wake_at.append(retry)
-        delay = 0.0 if self._dirty else seconds_until(now, wake_at, longest=LONGEST_SLEEP)
-        self._sleep_until_offset(delay)
+        return wake_at
 
     @tick.before_loop
     async def before_tick(self) -> None:
@@ -156,9 +167,20 @@ class DailyCog(commands.Cog):
         """Our post for the claimed day, if an earlier try made it despite reporting failure."""
         text = marker(claim.local_date)
         after = claim.first_claimed_at - dt.timedelta(minutes=1)
-        async for message in channel.history(limit=50, after=after):
-            if self.bot.user and message.author.id == self.bot.user.id and text in message.content:
-                return message
+        try:
+            async for message in channel.history(limit=50, after=after):
+                if (
+                    self.bot.user
+                    and message.author.id == self.bot.user.id
+                    and text in message.content
+                ):
+                    return message
+        except discord.Forbidden:
+            # Without Read Message History we can't tell; posting beats never posting.
+            log.warning(
+                "can't read the history of channel %s to check for an earlier post",
+                getattr(channel, "id", "?"),
+            )
         return None
 
 

@@ -54,6 +54,11 @@ class SettingsCog(
             raise app_commands.NoPrivateMessage()
         return interaction.guild_id
 
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        # Removed from the server: no channel there will take the daily post any more.
+        await self.bot.store.disable_guild(guild.id, self.bot.clock())
+
     @app_commands.command(name="channel", description="Post the daily digest in this channel")
     @app_commands.describe(channel="Where the daily 'on this day' digest goes")
     async def channel(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
