@@ -23,9 +23,17 @@ def parse_post_time(text: str) -> dt.time:
     return dt.time(int(match[1]), int(match[2]))
 
 
+# Files of the system's zoneinfo folder that are not IANA zone names.
+_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @cache
 def _timezone_names() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if name not in _NOT_ZONES and not name.startswith(("posix/", "right/"))
+    )
 
 
 def parse_timezone(name: str) -> zoneinfo.ZoneInfo:
