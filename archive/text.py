@@ -7,7 +7,10 @@ import re
 
 _MD_LINK = re.compile(r"\[([^\[\]]*)\]\([^()\s]*(?:\([^()\s]*\)[^()\s]*)*\)")
 # Inline wiki citations: [http://example.com/x (BBC)] or [http:--example.com-x 国际在线].
-_BARE_CITATION = re.compile(r"\[(?:https?:|ftp:)[^\[\]]*\]")
+_BARE_CITATION = re.compile(r"\[(?:https?:|ftp:)[^\[\]]*(?:\]|$)")
+# Wiki links: [[target|label]] -> label, [[label]] -> label; stray [[ or ]] dropped.
+_WIKI_LINK = re.compile(r"\[\[(?:[^\[\]|]*\|)?([^\[\]]*)\]\]")
+_WIKI_STRAY = re.compile(r"\[\[|\]\]|\{\{[^{}]*$")
 _WIKI_TEMPLATE = re.compile(r"\{\{([^{}]*)\}\}")
 # Chinese variant markup: -{zh-hans:A;zh-hk:B;}- keeps the first variant.
 _ZH_VARIANT = re.compile(r"-\{(?:[a-zA-Z-]+:)?([^;{}]*)(?:;[^{}]*)?\}-")
@@ -18,7 +21,7 @@ _TAG_SEPARATORS = re.compile(r"[，、]")
 _ALL_TAG_SEPARATORS = re.compile(r"[,，、]")
 _SPACE = re.compile(r"\s+")
 _ODD_SPACE = re.compile(r"[^\S ]| {2}")
-_NEEDS_CLEANING = re.compile(r"[&\[{'<]|-\{|date=|[^\S ]| {2}")
+_NEEDS_CLEANING = re.compile(r"[&\[\]{'<]|-\{|date=|[^\S ]| {2}")
 
 
 def unescape(text: str) -> str:
@@ -43,9 +46,11 @@ def clean_text(text: str) -> str:
         return text.strip()
     text = unescape(text)
     text = _BARE_CITATION.sub(" ", text)
+    text = _WIKI_LINK.sub(r"\1", text)
     text = _MD_LINK.sub(r"\1", text)
     text = _ZH_VARIANT.sub(r"\1", text)
     text = _WIKI_TEMPLATE.sub(lambda m: m.group(1).replace("|", " "), text)
+    text = _WIKI_STRAY.sub(" ", text)
     text = _WIKI_QUOTES.sub("", text)
     text = _HTML_TAG.sub(" ", text)
     text = _CITE_DATE.sub("", text)
