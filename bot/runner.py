@@ -127,6 +127,8 @@ async def preview_session(
 
 async def serve_preview(settings: Settings, port: int) -> None:
     """``dateline preview``: print the page's address and serve it until interrupted."""
+    if settings.bot.preview_host not in ("127.0.0.1", "localhost"):
+        log.warning("SimCord serves previews on 127.0.0.1 only; [bot] preview_host is ignored")
     async with (
         open_resources(settings, ingest_if_empty=True) as (store, searcher),
         preview_session(settings, store, searcher, port=port) as preview,

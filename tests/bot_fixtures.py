@@ -132,8 +132,9 @@ def make_bot(bot_settings: Settings, bot_store: Store, bot_searcher: Searcher) -
             "searcher": bot_searcher,
             "sync_on_start": True,
         }
+        settings = overrides.pop("settings", bot_settings)
         options.update(overrides)
-        return create_bot(overrides.pop("settings", bot_settings), **options)
+        return create_bot(settings, **options)
 
     return build
 

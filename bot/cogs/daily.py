@@ -91,13 +91,15 @@ class DailyCog(commands.Cog):
 
     def _sleep_until_offset(self, seconds: float) -> None:
         # A relative tasks.loop sleeps until (start of this iteration + interval); the start is
-        # next_iteration minus the interval in force, so aim the interval from there.
+        # next_iteration minus the interval in force, so aim the interval from there. This is
+        # the loop's own clock (discord.utils.utcnow), whatever clock decides what is due.
         loop = self.tick
+        now = discord.utils.utcnow()
         current = dt.timedelta(
             hours=loop.hours or 0, minutes=loop.minutes or 0, seconds=loop.seconds or 0
         )
-        started = (loop.next_iteration or self.bot.clock()) - current
-        target = self.bot.clock() + dt.timedelta(seconds=seconds)
+        started = (loop.next_iteration or now) - current
+        target = now + dt.timedelta(seconds=seconds)
         loop.change_interval(seconds=max(0.0, (target - started).total_seconds()))
 
     async def post_once(
