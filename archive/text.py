@@ -50,7 +50,7 @@ def clean_text(text: str) -> str:
     text = _MD_LINK.sub(r"\1", text)
     text = _ZH_VARIANT.sub(r"\1", text)
     text = _WIKI_TEMPLATE.sub(lambda m: m.group(1).replace("|", " "), text)
-    text = _WIKI_STRAY.sub(" ", text)
+    text = _WIKI_STRAY.sub("", text)
     text = _WIKI_QUOTES.sub("", text)
     text = _HTML_TAG.sub(" ", text)
     text = _CITE_DATE.sub("", text)
