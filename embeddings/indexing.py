@@ -3,9 +3,10 @@
 ``await update_index(settings, store, encoder)`` compares the saved index with the store and
 embeds only events that are new or whose embedded text changed (``embeddings.text``), drops
 events the store no longer has, and saves. The index is also rebuilt from scratch when it was
-made by another model or dimension, or can't be read. Work is saved every
-``settings.embeddings.checkpoint_batches`` batches, so an interrupted run resumes where its last
-checkpoint left off: finished batches are not embedded again.
+made by another model or dimension, or can't be read. Events are read in chunks of
+``checkpoint_batches`` batches, embedded in batches of similar text length, and the index is
+saved after each chunk, so an interrupted run resumes where its last checkpoint left off:
+finished batches are not embedded again.
 
 For tests: ``index = await build_index(settings, store, FakeEncoder())`` indexes a store
 (under ``settings.storage.index_dir``) and returns the ``VectorIndex``; ``Searcher`` can then
@@ -27,6 +28,7 @@ from dateline.config import Settings
 from embeddings.encoder import Encoder
 from embeddings.index import (
     FLAT,
+    META_FILE,
     Entry,
     IndexUnreadable,
     VectorIndex,
@@ -116,13 +118,13 @@ async def update_index(
     if on_total:
         on_total(len(pending))
     batch_size = max(1, settings.embeddings.batch_size)
-    every = max(1, settings.embeddings.checkpoint_batches)
-    embedded = refreshed = unsaved = 0
+    chunk_size = batch_size * max(1, settings.embeddings.checkpoint_batches)
+    embedded = refreshed = 0
     dirty = bool(removed) or rebuilt_because is not None
-    for start in range(0, len(pending), batch_size):
-        events = await store.events_by_ids(pending[start : start + batch_size])
+    for start in range(0, len(pending), chunk_size):
+        events = await store.events_by_ids(pending[start : start + chunk_size])
         texts: list[str] = []
-        new_entries: dict[int, Entry] = {}
+        new_entries: list[tuple[int, Entry]] = []
         same_text: dict[int, Entry] = {}
         for event in events:
             text = event_text(event)
@@ -131,21 +133,22 @@ async def update_index(
             if known is not None and known.text_hash == entry.text_hash:
                 same_text[event.id] = entry
             else:
-                new_entries[event.id] = entry
+                new_entries.append((event.id, entry))
                 texts.append(text)
-        if texts:
-            vectors = await asyncio.to_thread(encoder.encode, texts)
-            index.add(np.array(list(new_entries), dtype=np.int64), vectors, new_entries)
         index.update_entries(same_text)
-        embedded += len(texts)
         refreshed += len(same_text)
-        dirty = dirty or bool(events)
-        unsaved += 1
-        if unsaved >= every:
-            await asyncio.to_thread(index.save, directory)
-            unsaved = 0
-        if progress:
-            progress(len(events))
+        if progress and same_text:
+            progress(len(same_text))
+        for batch in length_sorted_batches(texts, batch_size):
+            vectors = await asyncio.to_thread(encoder.encode, [texts[i] for i in batch])
+            batch_entries = dict(new_entries[i] for i in batch)
+            index.add(np.array(list(batch_entries), dtype=np.int64), vectors, batch_entries)
+            embedded += len(batch)
+            if progress:
+                progress(len(batch))
+        # A checkpoint: a run stopped after this point starts again from the next chunk.
+        await asyncio.to_thread(index.save, directory)
+        dirty = False
     target = choose_kind(index.count, settings.embeddings.ann_threshold)
     if index.kind == FLAT and target != FLAT:
         ids, vectors = index.all_vectors()
@@ -153,7 +156,7 @@ async def update_index(
             VectorIndex.build, index.model, ids, vectors, index.entries, kind=target
         )
         dirty = True
-    if dirty or unsaved or not (directory / "meta.json").exists():
+    if dirty or not (directory / META_FILE).exists():
         await asyncio.to_thread(index.save, directory)
     report = IndexReport(
         embedded=embedded,
@@ -166,6 +169,13 @@ async def update_index(
         seconds=time.perf_counter() - started,
     )
     return index, report
+
+
+def length_sorted_batches(texts: list[str], batch_size: int) -> list[list[int]]:
+    """Indexes of ``texts`` in batches of similar length: a batch is padded to its longest
+    text, so mixing short and long texts wastes most of the encoder's time."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 async def build_index(settings: Settings, store: Store, encoder: Encoder) -> VectorIndex:
