@@ -8,15 +8,13 @@ import hashlib
 import multiprocessing
 import os
 import re
-from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode
 
-from archive.dedupe import UnionFind, headline_key, same_event
-from archive.models import Event, RelatedLink, Source
+from archive.dedupe import merge_day
+from archive.models import Event
 from archive.parser import (
     DayEntry,
     EventPage,
@@ -118,152 +116,6 @@ def find_day_folders(root: Path, skipped: list[tuple[str, str]] | None = None) -
                 folders.append(DayFolder(date, Path(day.path)))
     folders.sort(key=lambda f: f.date)
     return folders
-
-
-@dataclass
-class _Group:
-    entry: DayEntry | None
-    pages: list[EventPage]
-    slugs: list[str]
-
-
-def _url_key(url: str) -> str:
-    """A URL as compared for duplicates: no scheme, no www., no utm_ tracking parameters."""
-    rest = url.strip().split("://", 1)[-1]
-    host, _, path = rest.partition("/")
-    host = host.lower().removeprefix("www.")
-    path, _, query = path.partition("?")
-    if "utm_" in query:
-        query = urlencode([(k, v) for k, v in parse_qsl(query) if not k.startswith("utm_")])
-    return f"{host}/{path.rstrip('/')}?{query}"
-
-
-def _merge_sources(pages: list[EventPage]) -> tuple[Source, ...]:
-    seen: dict[str, Source] = {}
-    for page in pages:
-        for source in page.sources:
-            seen.setdefault(_url_key(source.url), source)
-    return tuple(seen.values())
-
-
-def _merge_related(pages: list[EventPage]) -> tuple[RelatedLink, ...]:
-    seen: dict[tuple[dt.date | None, str], RelatedLink] = {}
-    for page in pages:
-        for link in page.related:
-            seen.setdefault((link.date, link.slug), link)
-    return tuple(seen.values())
-
-
-def _page_rank(page: EventPage) -> tuple[int, int]:
-    # The current version first; among the rest the shortest headline, i.e. no topic prefix.
-    return (0 if page.is_current else 1, len(page.headline))
-
-
-def merge_day(
-    date: dt.date,
-    lang: str,
-    entries: tuple[DayEntry, ...],
-    pages: list[EventPage],
-) -> tuple[list[Event], int]:
-    """Turn a day's listing and pages into events, merging copies (see ``archive.dedupe``).
-
-    Returns the events (id 0: not stored yet) and how many copies were merged away."""
-    by_slug = {page.slug: page for page in pages}
-    groups: list[_Group] = []
-    owner: dict[str, int] = {}
-    merged_away = 0
-    for entry in entries:
-        slug = entry.link.slug if entry.link and entry.link.date == date else None
-        if slug is not None and slug in owner:
-            merged_away += 1  # the day page lists the very same link twice
-            continue
-        group = _Group(entry, [], [])
-        if slug is not None:
-            group.slugs.append(slug)
-            owner[slug] = len(groups)
-            if slug in by_slug:
-                group.pages.append(by_slug[slug])
-        groups.append(group)
-
-    # Explicit aliases from ### Changes: sections.
-    links = UnionFind()
-    for page in pages:
-        for earlier in page.earlier_slugs:
-            links.union(page.slug, earlier)
-
-    def key_of(group: _Group) -> list[str]:
-        keys = [headline_key(p.headline) for p in group.pages]
-        if group.entry is not None:
-            keys.append(headline_key(group.entry.headline))
-        return keys
-
-    for page in sorted(pages, key=_page_rank):
-        if page.slug in owner:
-            continue
-        target = next((owner[s] for s in owner if links.find(s) == links.find(page.slug)), None)
-        if target is None:
-            key = headline_key(page.headline)
-            target = next(
-                (i for i, g in enumerate(groups) if any(same_event(key, k) for k in key_of(g))),
-                None,
-            )
-        if target is None:
-            owner[page.slug] = len(groups)
-            groups.append(_Group(None, [page], [page.slug]))
-        else:
-            owner[page.slug] = target
-            groups[target].pages.append(page)
-            groups[target].slugs.append(page.slug)
-            merged_away += 1
-
-    events = []
-    for position, group in enumerate(groups):
-        events.append(_event_of(date, lang, position, group, links))
-    return events, merged_away
-
-
-def _event_of(date: dt.date, lang: str, position: int, group: _Group, links: UnionFind) -> Event:
-    pages = sorted(group.pages, key=_page_rank)
-    if group.entry is not None and group.slugs:
-        linked = [p for p in pages if p.slug == group.slugs[0]]
-        pages = linked + [p for p in pages if p.slug != group.slugs[0]]
-    entry = group.entry
-    headline = entry.headline if entry else pages[0].headline
-    summaries = [p.summary for p in pages] + ([entry.summary] if entry else [])
-    summary = max(summaries, key=len, default="")
-    topic = (entry.topic if entry else None) or next((p.topic for p in pages if p.topic), None)
-    related = _merge_related(pages)
-    tag_counts: Counter[str] = Counter()
-    for link in related:
-        tag_counts.update(link.tags)
-    tags = tuple(
-        dict.fromkeys([*(entry.tags if entry else ()), *(t for t, _ in tag_counts.most_common())])
-    )
-    slugs = list(group.slugs)
-    for page in pages:
-        slugs.extend(page.earlier_slugs)
-    canonical = group.slugs[0] if group.slugs else _fallback_slug(headline)
-    return Event(
-        id=0,
-        lang=lang,
-        date=date,
-        slug=canonical,
-        headline=headline,
-        summary=summary,
-        topic=topic,
-        tags=tags,
-        sources=_merge_sources(pages),
-        aliases=tuple(sorted(set(slugs) | {canonical})),
-        cover_image=next((p.cover_image for p in pages if p.cover_image), None),
-        related=related,
-        has_page=bool(pages),
-        position=position,
-    )
-
-
-def _fallback_slug(headline: str) -> str:
-    """A slug for a day-page entry without a link, shaped like the archive's own."""
-    return re.sub(r"[\W_]+", "-", headline.lower()).strip("-")[:140] or "event"
 
 
 @dataclass(slots=True)
