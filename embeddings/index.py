@@ -9,16 +9,20 @@ Two kinds, chosen by size (``choose_kind``):
   quantised vectors (384 bytes per event, a quarter of flat), searching ``nprobe`` lists. It
   supports deletion, so incremental indexing works the same way as for flat.
 
-On disk (``index_dir``): ``vectors-<token>.faiss`` and ``meta.json``. ``meta.json`` names the
-vectors file and lists, per event id, the store's content hash and the hash of the embedded
-text. Saving writes a new vectors file, then replaces ``meta.json``; each write goes to a
-temporary file that is fsynced and moved into place with ``os.replace``. ``meta.json`` is the
-commit point: a crash at any moment leaves the previous pair (or the new one) loadable.
+On disk (``index_dir``): ``vectors-<token>.faiss``, ``entries-<token>.npy`` and ``meta.json``.
+The entries table holds, per event id, the event's date (for date filters), the store's content
+hash and the hash of the embedded text (a compact array: 68 bytes per event, so a million-event
+index loads without a million Python objects). ``meta.json`` holds the model name, dimension,
+index kind and count, and names the two files. Saving writes new data files, then replaces
+``meta.json``; each write goes to a temporary file that is fsynced and moved into place with
+``os.replace``. ``meta.json`` is the commit point: a crash at any moment leaves the previous
+set (or the new one) loadable.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import math
 import os
@@ -39,6 +43,9 @@ IVF_SQ8 = "ivf-sq8"
 # A date filter that keeps less than this share of an approximate index is searched
 # exhaustively (all lists probed, only the allowed ids scored): exact and still fast.
 _SELECTIVE_SHARE = 0.05
+
+
+_TABLE = np.dtype([("id", "<i8"), ("day", "<i4"), ("content", "S32"), ("text", "S24")])
 
 
 class IndexUnreadable(Exception):
@@ -74,15 +81,48 @@ class VectorIndex:
     """Vectors of events, searchable by inner product; mutable, not thread-safe for writes."""
 
     def __init__(
-        self, index: Any, *, model: str, dimension: int, kind: str, entries: Mapping[int, Entry]
+        self,
+        index: Any,
+        *,
+        model: str,
+        dimension: int,
+        kind: str,
+        entries: Mapping[int, Entry] | None = None,
+        table: np.ndarray | None = None,
     ) -> None:
         self._index = index
         self.model = model
         self.dimension = dimension
         self.kind = kind
-        self.entries: dict[int, Entry] = dict(entries)
+        # Entries live in a sorted structured array (``_TABLE``) until something needs them as
+        # a dict (indexing); then the dict is the truth and the table a cache rebuilt on demand.
+        self._entries: dict[int, Entry] | None = dict(entries) if entries is not None else None
+        self._table: np.ndarray | None = table if entries is None else None
+        if self._entries is None and self._table is None:
+            self._entries = {}
         self.nprobe = default_nprobe(index.nlist) if kind == IVF_SQ8 else 0
-        self._days: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def entries(self) -> dict[int, Entry]:
+        """Per event id: its hashes and date. Change it only through this class's methods."""
+        if self._entries is None:
+            assert self._table is not None
+            self._entries = {
+                int(i): Entry(c.decode(), t.decode(), int(d)) for i, d, c, t in self._table.tolist()
+            }
+        return self._entries
+
+    def _current_table(self) -> np.ndarray:
+        if self._table is None:
+            entries = self.entries
+            table = np.zeros(len(entries), dtype=_TABLE)
+            ids = sorted(entries)
+            table["id"] = ids
+            table["day"] = [entries[i].day for i in ids]
+            table["content"] = [entries[i].content_hash.encode() for i in ids]
+            table["text"] = [entries[i].text_hash.encode() for i in ids]
+            self._table = table
+        return self._table
 
     # ----- construction ---------------------------------------------------------------
 
@@ -148,28 +188,29 @@ class VectorIndex:
         self.remove(int(i) for i in ids if int(i) in self.entries)
         self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
         self.entries.update(entries)
-        self._days = None
+        self._table = None
 
     def update_entries(self, entries: Mapping[int, Entry]) -> None:
         """Record new hashes or dates for events whose embedded text did not change."""
-        self.entries.update(entries)
-        self._days = None
+        if entries:
+            self.entries.update(entries)
+            self._table = None
 
     def ids_between(self, date_from: dt.date | None, date_to: dt.date | None) -> np.ndarray:
         """Ids of the indexed events dated within [date_from, date_to] (either end open)."""
-        if self._days is None:
-            ids = np.fromiter(self.entries, dtype=np.int64, count=len(self.entries))
-            days = np.fromiter(
-                (e.day for e in self.entries.values()), dtype=np.int64, count=len(self.entries)
-            )
-            self._days = (ids, days)
-        ids, days = self._days
+        table = self._current_table()
+        ids, days = table["id"], table["day"]
         keep = np.ones(len(ids), dtype=bool)
         if date_from is not None:
             keep &= days >= date_from.toordinal()
         if date_to is not None:
             keep &= days <= date_to.toordinal()
         return ids[keep]
+
+    def days_of(self, ids: np.ndarray) -> np.ndarray:
+        """Date ordinals of indexed ``ids`` (each must be in the index)."""
+        table = self._current_table()
+        return table["day"][np.searchsorted(table["id"], ids)]
 
     def remove(self, ids: Iterable[int]) -> int:
         wanted = np.array(sorted(set(ids)), dtype=np.int64)
@@ -179,7 +220,7 @@ class VectorIndex:
         removed = int(self._index.remove_ids(faiss.IDSelectorBatch(wanted)))
         for event_id in wanted:
             self.entries.pop(int(event_id), None)
-        self._days = None
+        self._table = None
         return removed
 
     def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
@@ -223,11 +264,15 @@ class VectorIndex:
         """Write atomically: a new vectors file, then ``meta.json`` naming it (the commit)."""
         faiss = _lazy.faiss()
         directory.mkdir(parents=True, exist_ok=True)
-        vectors_name = f"vectors-{secrets.token_hex(6)}.faiss"
+        token = secrets.token_hex(6)
+        vectors_name, entries_name = f"vectors-{token}.faiss", f"entries-{token}.npy"
         temporary = directory / f".{vectors_name}.tmp"
         faiss.write_index(self._index, str(temporary))
         _fsync_file(temporary)
         os.replace(temporary, directory / vectors_name)
+        buffer = io.BytesIO()
+        np.save(buffer, self._current_table(), allow_pickle=False)
+        write_atomically(directory / entries_name, buffer.getvalue())
         meta = {
             "format": FORMAT_VERSION,
             "model": self.model,
@@ -235,14 +280,12 @@ class VectorIndex:
             "kind": self.kind,
             "count": self.count,
             "vectors_file": vectors_name,
-            "entries": {
-                str(i): [e.content_hash, e.text_hash, e.day] for i, e in self.entries.items()
-            },
+            "entries_file": entries_name,
         }
         write_atomically(directory / META_FILE, json.dumps(meta).encode("utf-8"))
         _fsync_dir(directory)
-        for stale in directory.glob("vectors-*.faiss"):
-            if stale.name != vectors_name:
+        for stale in [*directory.glob("vectors-*.faiss"), *directory.glob("entries-*.npy")]:
+            if stale.name not in (vectors_name, entries_name):
                 stale.unlink(missing_ok=True)
         for leftover in directory.glob(".*.tmp"):
             leftover.unlink(missing_ok=True)
@@ -259,21 +302,26 @@ class VectorIndex:
             if meta.get("format") != FORMAT_VERSION:
                 raise IndexUnreadable(f"index format {meta.get('format')!r} is not supported")
             index = faiss.read_index(str(directory / meta["vectors_file"]))
-            entries = {int(i): Entry(c, t, int(d)) for i, (c, t, d) in meta["entries"].items()}
+            table = np.load(directory / meta["entries_file"], allow_pickle=False)
             dimension = int(meta["dimension"])
             model, kind = str(meta["model"]), str(meta["kind"])
         except IndexUnreadable:
             raise
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             raise IndexUnreadable(f"can't read the index in {directory}: {exc}") from exc
-        if index.d != dimension or index.ntotal != len(entries) or kind not in (FLAT, IVF_SQ8):
+        if (
+            index.d != dimension
+            or table.dtype != _TABLE
+            or index.ntotal != len(table)
+            or kind not in (FLAT, IVF_SQ8)
+        ):
             raise IndexUnreadable(f"the index in {directory} does not match its metadata")
-        return cls(index, model=model, dimension=dimension, kind=kind, entries=entries)
+        return cls(index, model=model, dimension=dimension, kind=kind, table=table)
 
     def size_on_disk(self, directory: Path) -> int:
-        return sum(p.stat().st_size for p in directory.glob("vectors-*.faiss")) + (
-            (directory / META_FILE).stat().st_size if (directory / META_FILE).exists() else 0
-        )
+        files = [*directory.glob("vectors-*.faiss"), *directory.glob("entries-*.npy")]
+        meta = directory / META_FILE
+        return sum(p.stat().st_size for p in [*files, *([meta] if meta.exists() else [])])
 
 
 def write_atomically(path: Path, data: bytes) -> None:

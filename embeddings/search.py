@@ -208,9 +208,8 @@ class Searcher:
         return any(keyword_coverage(words, e) >= _STRONG_KEYWORD_SHARE for e in top)
 
     async def _window_hits(self, allowed: np.ndarray, k: int) -> tuple[Hit, ...]:
-        ids = [int(i) for i in allowed]
-        days = {i: self._index.entries[i].day for i in ids}
-        ordered = sorted(ids, key=lambda i: (days[i], i))[:k]
+        days = self._index.days_of(allowed)
+        ordered = [int(allowed[n]) for n in np.lexsort((allowed, days))[:k]]
         events = await self._store.events_by_ids(ordered)
         rrf_k = self._settings.search.rrf_k
         return tuple(

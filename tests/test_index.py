@@ -103,6 +103,7 @@ def test_save_and_load_round_trip(tmp_path):
     loaded = VectorIndex.load(tmp_path)
     assert loaded is not None
     assert (loaded.model, loaded.dimension, loaded.kind, loaded.count) == ("m", 16, FLAT, 20)
+    assert sorted(loaded.ids_between(None, None).tolist()) == sorted(ids.tolist())
     assert loaded.entries == index.entries
     assert loaded.search(vectors[3], 1)[0][0] == ids[3]
     assert len(list(tmp_path.glob("vectors-*.faiss"))) == 1
@@ -134,6 +135,7 @@ def test_a_crash_mid_save_leaves_the_old_index_loadable(tmp_path, monkeypatch, c
     newer.save(tmp_path)  # the next save cleans up what the crash left behind
     assert VectorIndex.load(tmp_path).count == 30  # type: ignore[union-attr]
     assert len(list(tmp_path.glob("vectors-*.faiss"))) == 1
+    assert len(list(tmp_path.glob("entries-*.npy"))) == 1
     assert not list(tmp_path.glob(".*.tmp"))
 
 
@@ -147,7 +149,13 @@ def test_damaged_files_are_reported_not_served(tmp_path):
 
     index.save(tmp_path)
     meta = json.loads((tmp_path / META_FILE).read_text())
-    meta["entries"].pop(next(iter(meta["entries"])))
-    (tmp_path / META_FILE).write_text(json.dumps(meta))
+    table = np.load(tmp_path / meta["entries_file"])
+    np.save(tmp_path / meta["entries_file"], table[1:])
     with pytest.raises(IndexUnreadable, match="does not match"):
+        VectorIndex.load(tmp_path)
+
+    index.save(tmp_path)
+    meta = json.loads((tmp_path / META_FILE).read_text())
+    (tmp_path / meta["entries_file"]).unlink()
+    with pytest.raises(IndexUnreadable):
         VectorIndex.load(tmp_path)
