@@ -37,7 +37,7 @@ import numpy as np
 from embeddings import _lazy
 
 META_FILE = "meta.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 FLAT = "flat"
 IVF_SQ8 = "ivf-sq8"
 # A date filter that keeps less than this share of an approximate index is searched

@@ -162,14 +162,21 @@ class Searcher:
                 return empty(True)
             return SearchAnswer(await self._window_hits(allowed, k), False, date_from, date_to)
 
-        dense: list[tuple[int, float]] = []
-        keyword: list[tuple[int, float]] = []
-        if mode != "keyword":
-            dense = await asyncio.to_thread(self._dense, text, search.candidates, allowed)
-        if mode != "dense":
-            keyword = await self._store.search_text(
+        async def no_candidates() -> list[tuple[int, float]]:
+            return []
+
+        # Both retrievers at once: encoding and FAISS in a worker thread, FTS5 on the
+        # store's connection thread.
+        dense, keyword = await asyncio.gather(
+            asyncio.to_thread(self._dense, text, search.candidates, allowed)
+            if mode != "keyword"
+            else no_candidates(),
+            self._store.search_text(
                 text, limit=search.candidates, date_from=date_from, date_to=date_to
             )
+            if mode != "dense"
+            else no_candidates(),
+        )
         if not await self._close_enough(dense, keyword, words, mode):
             return empty(True)
         # Dense candidates below the floor are only "the least far" events: not shown unless
