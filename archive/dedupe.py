@@ -26,11 +26,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from urllib.parse import parse_qsl, urlencode
 
-from archive.models import Event, RelatedLink, Source
+from archive.models import Event, RelatedLink, Source, content_hash
 from archive.parser import DayEntry, EventPage
 
 MIN_KEY = 24
@@ -202,7 +202,7 @@ def _event_of(date: dt.date, lang: str, position: int, group: _Group, links: Uni
     for page in pages:
         slugs.extend(page.earlier_slugs)
     canonical = group.slugs[0] if group.slugs else _fallback_slug(headline)
-    return Event(
+    event = Event(
         id=0,
         lang=lang,
         date=date,
@@ -218,6 +218,7 @@ def _event_of(date: dt.date, lang: str, position: int, group: _Group, links: Uni
         has_page=bool(pages),
         position=position,
     )
+    return replace(event, content_hash=content_hash(event))
 
 
 def _fallback_slug(headline: str) -> str:

@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from archive.dedupe import merge_day
@@ -23,7 +23,7 @@ from archive.parser import (
     parse_day_page,
     parse_event_page,
 )
-from archive.store import IngestState, Store, content_hash
+from archive.store import IngestState, Store
 
 # Bump when parsing or merging changes what is stored, so unchanged folders are read again.
 PARSER_VERSION = "1"
@@ -134,12 +134,13 @@ class PreparedDay:
     day_page_failed: bool
 
 
-def _read_text(path: Path, warnings: list[tuple[str, str]]) -> str:
-    data = path.read_bytes()
+def _read_text(path: str, warnings: list[tuple[str, str]]) -> str:
+    with open(path, "rb") as file:
+        data = file.read()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        warnings.append((str(path), "invalid UTF-8 bytes replaced"))
+        warnings.append((path, "invalid UTF-8 bytes replaced"))
         return data.decode("utf-8", errors="replace")
 
 
@@ -152,12 +153,13 @@ def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
     failed: set[str] = set()
     day_page_failed = False
     read = day_pages = 0
-    with os.scandir(folder.path) as listing:
+    folder_path = str(folder.path)
+    with os.scandir(folder_path) as listing:
         files = sorted(e.name for e in listing if e.is_file() and e.name.endswith(".md"))
     for name in files:
         if name.lower() in DAY_PAGE_COPIES:
             continue
-        path = folder.path / name
+        path = os.path.join(folder_path, name)
         is_day_page = name == DAY_PAGE
         try:
             text = _read_text(path, warnings)
@@ -174,13 +176,12 @@ def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
             reason = f"unreadable: {exc.strerror or exc}"
         except Exception as exc:  # a parser bug must not stop the run or lose other pages
             reason = f"parser error: {type(exc).__name__}: {exc}"
-        skipped.append((str(path), reason))
+        skipped.append((path, reason))
         if is_day_page:
             day_page_failed = True
         else:
             failed.add(name[: -len(".md")])
     events, merged = merge_day(folder.date, lang, entries, pages) if entries or pages else ([], 0)
-    events = [replace(e, content_hash=content_hash(e)) for e in events]
     return PreparedDay(
         folder.date,
         events,

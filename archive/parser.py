@@ -254,6 +254,14 @@ def _section_kind(title: str, items: list[tuple[str, str, str]], base_dir: str) 
     return "other"
 
 
+@lru_cache(maxsize=1 << 16)
+def _related_link(label: str, target: str, rest: str, base_dir: str) -> RelatedLink:
+    # Pages of one topic list the same related events, line for line: parse each line once.
+    page_link = parse_link_target(target, base_dir)
+    assert page_link is not None
+    return RelatedLink(page_link.date, page_link.slug, clean_text(label), _tags_of(rest) or ())
+
+
 def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
     """One event page: headline, summary, topic, sources, cover image, related, old slugs."""
     base_dir = f"/news/{date.year}/{date.month:02d}/{date.day}"
@@ -318,14 +326,8 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
                 if page_link is None:
                     continue
                 if kind == "related":
-                    related.append(
-                        RelatedLink(
-                            page_link.date,
-                            page_link.slug,
-                            clean_text(label),
-                            _tags_of(rest) or (),
-                        )
-                    )
+                    relative_to = "" if target.startswith("/") else base_dir
+                    related.append(_related_link(label, target, rest, relative_to))
                 elif page_link.date == date and page_link.slug != slug:
                     earlier.append(page_link.slug)
     return EventPage(
