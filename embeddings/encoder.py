@@ -53,8 +53,9 @@ class SentenceTransformerEncoder:
     """The real encoder. Thread-safe: one encode at a time (torch already uses every core)."""
 
     def __init__(self, model_name: str, *, device: str = "cpu", batch_size: int = 64) -> None:
+        location = model_location(model_name)  # before the import: it sets HF_HUB_OFFLINE
         model_class = _lazy.sentence_transformer_class()
-        self._model = model_class(model_location(model_name), device=device)
+        self._model = model_class(location, device=device)
         self._name = model_name
         self._batch_size = batch_size
         # sentence-transformers 6 renamed the method; older versions only have the long name.

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
 from dateline.commands.common import UsageError, format_event, parse_iso_date, print_json
 from dateline.config import Settings
+
+
+def _quiet_libraries() -> None:
+    for name in ("faiss.loader", "sentence_transformers"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def register(commands: Any) -> None:
@@ -40,6 +46,7 @@ async def run_index(settings: Settings, args: argparse.Namespace) -> int:
     from embeddings.encoder import load_encoder
     from embeddings.indexing import update_index
 
+    _quiet_libraries()
     async with Store.open(settings.storage.database) as store:
         await _require_events(store)
         encoder = await asyncio.to_thread(load_encoder, settings.embeddings)
@@ -62,6 +69,7 @@ async def run_ask(settings: Settings, args: argparse.Namespace) -> int:
     from embeddings.index import META_FILE
     from embeddings.search import Searcher
 
+    _quiet_libraries()
     question = args.question.strip()
     if not question:
         raise UsageError("the question is empty")
