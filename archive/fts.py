@@ -10,6 +10,8 @@ run of CJK characters is rewritten as overlapping bigrams before it reaches FTS5
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Iterable
 
 _CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
 _WORD = re.compile(r"\w+")
@@ -33,13 +35,20 @@ def fts_text(text: str) -> str:
     return _CJK_RUN.sub(lambda m: f" {_bigrams(m.group(0))} ", text)
 
 
-def fts_query(question: str) -> str | None:
-    """An FTS5 MATCH expression: any of the question's content words (OR), quoted."""
+def fts_terms(question: str) -> list[str]:
+    """The question's content words as FTS5 indexes them: lower case, no diacritics, CJK as
+    bigrams, stopwords and single Latin letters dropped, each once, in order."""
+    folded = unicodedata.normalize("NFKD", fts_text(question).lower())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
     terms: dict[str, None] = {}
-    for token in _WORD.findall(fts_text(question).lower()):
+    for token in _WORD.findall(folded):
         if token in STOPWORDS or (len(token) == 1 and token.isascii()):
             continue
         terms.setdefault(token, None)
-    if not terms:
-        return None
-    return " OR ".join(f'"{t}"' for t in terms)
+    return list(terms)
+
+
+def fts_match(terms: Iterable[str]) -> str | None:
+    """An FTS5 MATCH expression for any of ``terms`` (OR), each quoted."""
+    quoted = [f'"{t}"' for t in terms]
+    return " OR ".join(quoted) if quoted else None

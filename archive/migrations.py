@@ -94,4 +94,10 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX bot_daily_posts_retry ON bot_daily_posts (status, retry_at);
     """,
+    # 3: faster keyword search: document frequencies of indexed words (to query the rarest
+    # words of a question), and BM25 column weights as FTS5's rank so ORDER BY rank is used.
+    """
+    CREATE VIRTUAL TABLE events_fts_vocab USING fts5vocab (events_fts, 'row');
+    INSERT INTO events_fts (events_fts, rank) VALUES ('rank', 'bm25(4.0, 1.0, 2.0, 2.0)');
+    """,
 )

@@ -14,10 +14,12 @@ from typing import Any
 
 import aiosqlite
 
-from archive.fts import fts_query, fts_text
+from archive.fts import fts_match, fts_terms, fts_text
 from archive.migrations import MIGRATIONS
 from archive.models import Event, RelatedLink, Source, content_hash
 
+# Words of a question searched by keyword: its rarest ones (see Store.search_text).
+KEYWORD_TERMS = 6
 _EVENT_COLUMNS = (
     "id, lang, date, slug, headline, summary, topic, cover_image, position, has_page, content_hash"
 )
@@ -388,29 +390,50 @@ class Store:
         date_from: dt.date | None = None,
         date_to: dt.date | None = None,
         lang: str | None = None,
+        max_terms: int = KEYWORD_TERMS,
     ) -> list[tuple[int, float]]:
-        """Full-text search: (event id, score) best first; score is -BM25 (higher is better)."""
-        match = fts_query(query)
+        """Full-text search: (event id, score) best first; score is -BM25 (higher is better).
+
+        Only the question's ``max_terms`` rarest indexed words are searched (OR): BM25 ranks
+        by the rare words anyway, and common ones would make FTS5 score most of the table."""
+        terms = fts_terms(query)
+        if not terms:
+            return []
+        frequency = await self._term_frequencies(terms)
+        known = sorted((t for t in terms if frequency.get(t)), key=lambda t: frequency[t])
+        match = fts_match(known[:max_terms])
         if match is None:
             return []
-        sql = (
-            "SELECT events_fts.rowid, -bm25(events_fts, 4.0, 1.0, 2.0, 2.0) AS score"
-            " FROM events_fts JOIN events ON events.id = events_fts.rowid"
-            " WHERE events_fts MATCH ?"
-        )
         params: list[Any] = [match]
-        if date_from:
-            sql += " AND events.date >= ?"
-            params.append(date_from.isoformat())
-        if date_to:
-            sql += " AND events.date <= ?"
-            params.append(date_to.isoformat())
-        if lang:
-            sql += " AND events.lang = ?"
-            params.append(lang)
-        sql += " ORDER BY score DESC LIMIT ?"
+        if not (date_from or date_to or lang):
+            sql = (
+                "SELECT rowid, -rank FROM events_fts WHERE events_fts MATCH ?"
+                " ORDER BY rank LIMIT ?"
+            )
+        else:
+            sql = (
+                "SELECT events_fts.rowid, -events_fts.rank FROM events_fts"
+                " JOIN events ON events.id = events_fts.rowid WHERE events_fts MATCH ?"
+            )
+            if date_from:
+                sql += " AND events.date >= ?"
+                params.append(date_from.isoformat())
+            if date_to:
+                sql += " AND events.date <= ?"
+                params.append(date_to.isoformat())
+            if lang:
+                sql += " AND events.lang = ?"
+                params.append(lang)
+            sql += " ORDER BY events_fts.rank LIMIT ?"
         params.append(limit)
         return [(int(i), float(s)) for i, s in await self._fetch(sql, params)]
+
+    async def _term_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        marks = ",".join("?" * len(terms))
+        rows = await self._fetch(
+            f"SELECT term, doc FROM events_fts_vocab WHERE term IN ({marks})", list(terms)
+        )
+        return {str(term): int(doc) for term, doc in rows}
 
     async def events_by_topic(self, topic: str, *, limit: int = 50) -> list[Event]:
         """Events of a topic (case-insensitive), oldest first."""
