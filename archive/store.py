@@ -18,6 +18,10 @@ from archive.fts import fts_match, fts_terms, fts_text
 from archive.migrations import MIGRATIONS
 from archive.models import Event, RelatedLink, Source, content_hash
 
+# SQLite page cache (negative: KiB): modest while serving, larger for a big ingest batch,
+# where it halves the time spent writing indexes.
+READ_CACHE_KIB = -8192
+WRITE_CACHE_KIB = -65536
 # Words of a question searched by keyword: its rarest ones (see Store.search_text).
 KEYWORD_TERMS = 6
 _EVENT_COLUMNS = (
@@ -71,7 +75,7 @@ class Store:
         await self._conn.execute("PRAGMA synchronous = NORMAL")
         await self._conn.execute("PRAGMA foreign_keys = ON")
         await self._conn.execute("PRAGMA busy_timeout = 5000")
-        await self._conn.execute("PRAGMA cache_size = -65536")
+        await self._conn.execute(f"PRAGMA cache_size = {READ_CACHE_KIB}")
         await self._conn.execute("PRAGMA temp_store = MEMORY")
         await self.migrate()
 
@@ -139,6 +143,7 @@ class Store:
         db = self._conn._conn
         inserted: list[int] = []
         updated: list[int] = []
+        db.execute(f"PRAGMA cache_size = {WRITE_CACHE_KIB}")
         try:
             db.execute("BEGIN")
             if deletes:
@@ -237,6 +242,8 @@ class Store:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        finally:
+            db.execute(f"PRAGMA cache_size = {READ_CACHE_KIB}")
         return WriteResult(tuple(inserted), tuple(updated), tuple(deletes))
 
     @staticmethod
