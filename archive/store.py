@@ -24,6 +24,7 @@ READ_CACHE_KIB = -8192
 WRITE_CACHE_KIB = -65536
 # Words of a question searched by keyword: its rarest ones (see Store.search_text).
 KEYWORD_TERMS = 6
+KEYWORD_POSTINGS = 20_000
 _EVENT_COLUMNS = (
     "id, lang, date, slug, headline, summary, topic, cover_image, position, has_page, content_hash"
 )
@@ -401,14 +402,24 @@ class Store:
     ) -> list[tuple[int, float]]:
         """Full-text search: (event id, score) best first; score is -BM25 (higher is better).
 
-        Only the question's ``max_terms`` rarest indexed words are searched (OR): BM25 ranks
-        by the rare words anyway, and common ones would make FTS5 score most of the table."""
+        Only the question's rarest indexed words are searched (OR): at most ``max_terms``, and
+        beyond the two rarest only while the events they match stay within KEYWORD_POSTINGS.
+        BM25 ranks by the rare words anyway, and common ones would make FTS5 score most of
+        a large table."""
         terms = fts_terms(query)
         if not terms:
             return []
         frequency = await self._term_frequencies(terms)
-        known = sorted((t for t in terms if frequency.get(t)), key=lambda t: frequency[t])
-        match = fts_match(known[:max_terms])
+        chosen: list[str] = []
+        postings = 0
+        for term in sorted((t for t in terms if frequency.get(t)), key=lambda t: frequency[t]):
+            if len(chosen) == max_terms:
+                break
+            if len(chosen) >= 2 and postings + frequency[term] > KEYWORD_POSTINGS:
+                break
+            chosen.append(term)
+            postings += frequency[term]
+        match = fts_match(chosen)
         if match is None:
             return []
         params: list[Any] = [match]
