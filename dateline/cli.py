@@ -13,6 +13,7 @@ import functools
 import importlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -67,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verbose:
         for name in OWN_LOGGERS:
             logging.getLogger(name).setLevel(logging.DEBUG)
+    # A service manager stops the bot with SIGTERM: shut down as cleanly as on Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         settings = load_settings(args.config)
         result = args.handler(settings, args)
