@@ -425,8 +425,7 @@ class Store:
         params: list[Any] = [match]
         if not (date_from or date_to or lang):
             sql = (
-                "SELECT rowid, -rank FROM events_fts WHERE events_fts MATCH ?"
-                " ORDER BY rank LIMIT ?"
+                "SELECT rowid, -rank FROM events_fts WHERE events_fts MATCH ? ORDER BY rank LIMIT ?"
             )
         else:
             sql = (
