@@ -177,11 +177,11 @@ def merge_day(
 
     events = []
     for position, group in enumerate(groups):
-        events.append(_event_of(date, lang, position, group, links))
+        events.append(_event_of(date, lang, position, group))
     return events, merged_away
 
 
-def _event_of(date: dt.date, lang: str, position: int, group: _Group, links: UnionFind) -> Event:
+def _event_of(date: dt.date, lang: str, position: int, group: _Group) -> Event:
     pages = sorted(group.pages, key=_page_rank)
     if group.entry is not None and group.slugs:
         linked = [p for p in pages if p.slug == group.slugs[0]]

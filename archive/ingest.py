@@ -235,6 +235,7 @@ async def ingest(
     lang: str | None = None,
     default_lang: str = "en",
     progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
     workers: int | None = None,
     chunk_days: int = 100,
 ) -> IngestReport:
@@ -248,6 +249,8 @@ async def ingest(
     """
     report = IngestReport()
     folders = find_day_folders(news_root(path), report.skipped)
+    if on_total is not None:
+        on_total(len(folders))
     edition = lang or detect_lang(folders, default_lang)
     report.lang, report.days = edition, len(folders)
     state = await store.ingest_state(edition)

@@ -43,22 +43,28 @@ def register(commands: Any) -> None:
 async def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from archive.ingest import ArchiveNotFound, find_day_folders, ingest, news_root
+    from archive.ingest import ArchiveNotFound, ingest, news_root
     from archive.store import Store
 
     path = args.path or settings.archive.path
     try:
-        total = len(find_day_folders(news_root(path)))
+        news_root(path)  # before the database is created for a path that is no archive
     except ArchiveNotFound as exc:
         raise UsageError(str(exc)) from None
     async with Store.open(settings.storage.database) as store:
-        with tqdm(total=total, unit="day", desc="ingest", file=sys.stderr) as bar:
+        with tqdm(unit="day", desc="ingest", file=sys.stderr) as bar:
+
+            def set_total(total: int) -> None:
+                bar.total = total
+                bar.refresh()
+
             report = await ingest(
                 store,
                 path,
                 lang=args.lang,
                 default_lang=settings.archive.default_lang,
                 progress=bar.update,
+                on_total=set_total,
             )
     print(report.summary())
     return 0
