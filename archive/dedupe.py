@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from urllib.parse import parse_qsl, urlencode
 
-from archive.models import Event, RelatedLink, Source, content_hash
+from archive.models import Event, RelatedLink, Source
 from archive.parser import DayEntry, EventPage
 
 MIN_KEY = 24
@@ -192,17 +191,17 @@ def _event_of(date: dt.date, lang: str, position: int, group: _Group) -> Event:
     summary = max(summaries, key=len, default="")
     topic = (entry.topic if entry else None) or next((p.topic for p in pages if p.topic), None)
     related = _merge_related(pages)
-    tag_counts: Counter[str] = Counter()
+    tag_counts: dict[str, int] = {}
     for link in related:
-        tag_counts.update(link.tags)
-    tags = tuple(
-        dict.fromkeys([*(entry.tags if entry else ()), *(t for t, _ in tag_counts.most_common())])
-    )
+        for tag in link.tags:
+            tag_counts[tag] = tag_counts.get(tag, 0) + 1
+    by_count = sorted(tag_counts, key=tag_counts.__getitem__, reverse=True)  # stable: ties in order
+    tags = tuple(dict.fromkeys([*entry.tags, *by_count])) if entry else tuple(by_count)
     slugs = list(group.slugs)
     for page in pages:
         slugs.extend(page.earlier_slugs)
     canonical = group.slugs[0] if group.slugs else _fallback_slug(headline)
-    event = Event(
+    return Event(
         id=0,
         lang=lang,
         date=date,
@@ -218,7 +217,6 @@ def _event_of(date: dt.date, lang: str, position: int, group: _Group) -> Event:
         has_page=bool(pages),
         position=position,
     )
-    return replace(event, content_hash=content_hash(event))
 
 
 def _fallback_slug(headline: str) -> str:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archive.dedupe import merge_day
-from archive.models import Event
 from archive.parser import (
     DayEntry,
     EventPage,
@@ -23,10 +22,11 @@ from archive.parser import (
     parse_day_page,
     parse_event_page,
 )
+from archive.rows import EventRows, event_rows
 from archive.store import IngestState, Store
 
 # Bump when parsing or merging changes what is stored, so unchanged folders are read again.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 DAY_PAGE = "index.md"
 DAY_PAGE_COPIES = frozenset({"readme.md"})
 _YEAR, _MONTH, _DAY = re.compile(r"^\d{4}$"), re.compile(r"^\d{1,2}$"), re.compile(r"^\d{1,2}$")
@@ -120,10 +120,10 @@ def find_day_folders(root: Path, skipped: list[tuple[str, str]] | None = None) -
 
 @dataclass(slots=True)
 class PreparedDay:
-    """One day folder, parsed and merged into events (id 0, hash set), ready to store."""
+    """One day folder, parsed and merged into events, as rows ready to store."""
 
     date: dt.date
-    events: list[Event]
+    events: list[EventRows]
     merged: int
     pages_read: int
     day_pages: int
@@ -184,7 +184,7 @@ def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
     events, merged = merge_day(folder.date, lang, entries, pages) if entries or pages else ([], 0)
     return PreparedDay(
         folder.date,
-        events,
+        [event_rows(event) for event in events],
         merged,
         read,
         day_pages,
@@ -298,7 +298,7 @@ async def _store_days(
     state: IngestState,
     report: IngestReport,
 ) -> None:
-    upserts: list[tuple[int | None, Event]] = []
+    upserts: list[tuple[int | None, EventRows]] = []
     deletes: list[int] = []
     folder_rows: list[tuple[str, str, str | None]] = []
     for day in days:
@@ -343,7 +343,7 @@ async def _store_days(
     new_ids = iter(result.inserted)
     for event_id, event in upserts:
         event_id = event_id if event_id is not None else next(new_ids)
-        iso = event.date.isoformat()
+        iso = event.date
         state.hashes[event_id] = event.content_hash
         state.by_day.setdefault(iso, set()).add(event_id)
         for alias in event.aliases:

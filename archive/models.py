@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,26 +82,3 @@ class Event(_FastPickle):
                 for r in self.related
             ],
         }
-
-
-def content_hash(event: Event) -> str:
-    """Hash of everything stored for an event except its id: equal hash, nothing to write."""
-    parts = [
-        event.lang,
-        event.date.isoformat(),
-        event.slug,
-        event.headline,
-        event.summary,
-        event.topic or "",
-        event.cover_image or "",
-        str(event.position),
-        str(int(event.has_page)),
-        "\x1e".join(event.tags),
-        "\x1e".join(event.aliases),
-        "\x1e".join(f"{s.title}\x1d{s.url}" for s in event.sources),
-        "\x1e".join(
-            f"{r.date}\x1d{r.slug}\x1d{r.headline}\x1d{'|'.join(r.tags)}" for r in event.related
-        ),
-    ]
-    data = "\x1f".join(parts).encode("utf-8")
-    return hashlib.blake2b(data, digest_size=16).hexdigest()

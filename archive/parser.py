@@ -255,6 +255,17 @@ def _section_kind(title: str, items: list[tuple[str, str, str]], base_dir: str) 
 
 
 @lru_cache(maxsize=1 << 16)
+def _section_item(line: str) -> tuple[str, str, str] | None:
+    """``1. [label](target) rest`` -> (label, target, rest); cached, as lines recur."""
+    quick = _ITEM_LINK.match(line)
+    if quick:
+        return quick[1], quick[2], quick[3]
+    if item := _LIST_ITEM.match(line):
+        return _single_link(item.group(1))
+    return None
+
+
+@lru_cache(maxsize=1 << 16)
 def _related_link(label: str, target: str, rest: str, base_dir: str) -> RelatedLink:
     # Pages of one topic list the same related events, line for line: parse each line once.
     page_link = parse_link_target(target, base_dir)
@@ -292,10 +303,7 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
                 in_body = False
             continue
         if sections:
-            quick = _ITEM_LINK.match(line)
-            if quick:
-                sections[-1][1].append((quick[1], quick[2], quick[3]))
-            elif (item := _LIST_ITEM.match(line)) and (parts := _single_link(item.group(1))):
+            if (parts := _section_item(line)) is not None:
                 sections[-1][1].append(parts)
         elif in_body:
             summary.append(clean_text(line))

@@ -14,9 +14,10 @@ from typing import Any
 
 import aiosqlite
 
-from archive.fts import fts_match, fts_terms, fts_text
+from archive.fts import fts_match, fts_terms
 from archive.migrations import MIGRATIONS
-from archive.models import Event, RelatedLink, Source, content_hash
+from archive.models import Event, RelatedLink, Source
+from archive.rows import TAG_SEPARATOR, EventRows, event_rows
 
 # SQLite page cache (negative: KiB): modest while serving, larger for a big ingest batch,
 # where it halves the time spent writing indexes.
@@ -132,20 +133,24 @@ class Store:
 
     async def write_events(
         self,
-        upserts: Sequence[tuple[int | None, Event]],
+        upserts: Sequence[tuple[int | None, Event | EventRows]],
         deletes: Sequence[int] = (),
         day_folders: Sequence[tuple[str, str, str | None]] = (),
     ) -> WriteResult:
         """Insert (id None) or replace events and everything that hangs off them, delete the
         events in ``deletes`` and record day-folder fingerprints ``(lang, date, fp)`` (None
         forgets one), all in one transaction."""
+        rows = [
+            (event_id, event if isinstance(event, EventRows) else event_rows(event))
+            for event_id, event in upserts
+        ]
         return await self._in_thread(
-            self._write_events_sync, list(upserts), list(deletes), list(day_folders)
+            self._write_events_sync, rows, list(deletes), list(day_folders)
         )
 
     def _write_events_sync(
         self,
-        upserts: list[tuple[int | None, Event]],
+        upserts: list[tuple[int | None, EventRows]],
         deletes: list[int],
         day_folders: list[tuple[str, str, str | None]],
     ) -> WriteResult:
@@ -158,10 +163,11 @@ class Store:
             if deletes:
                 db.executemany("DELETE FROM events_fts WHERE rowid = ?", [(i,) for i in deletes])
                 db.executemany("DELETE FROM events WHERE id = ?", [(i,) for i in deletes])
-            replaced = [event_id for event_id, _ in upserts if event_id is not None]
-            for table in ("aliases", "sources", "related", "tags"):
-                db.executemany(f"DELETE FROM {table} WHERE event_id = ?", [(i,) for i in replaced])
-            db.executemany("DELETE FROM events_fts WHERE rowid = ?", [(i,) for i in replaced])
+            replaced = [(event_id,) for event_id, _ in upserts if event_id is not None]
+            if replaced:
+                for table in ("aliases", "sources", "related", "tags", "events_fts"):
+                    column = "rowid" if table == "events_fts" else "event_id"
+                    db.executemany(f"DELETE FROM {table} WHERE {column} = ?", replaced)
             alias_rows: list[tuple[Any, ...]] = []
             source_rows: list[tuple[Any, ...]] = []
             related_rows: list[tuple[Any, ...]] = []
@@ -170,7 +176,7 @@ class Store:
             new_rows: list[tuple[Any, ...]] = []
             update_rows: list[tuple[Any, ...]] = []
             next_id = self._next_event_id(db)
-            for event_id, event in upserts:
+            for event_id, row in upserts:
                 if event_id is None:
                     event_id, next_id = next_id, next_id + 1
                     inserted.append(event_id)
@@ -178,57 +184,22 @@ class Store:
                 else:
                     updated.append(event_id)
                     target = update_rows
-                date = event.date.isoformat()
-                target.append(
-                    (
-                        event.lang,
-                        date,
-                        date[5:],
-                        event.slug,
-                        event.headline,
-                        event.summary,
-                        event.topic,
-                        event.cover_image,
-                        event.position,
-                        int(event.has_page),
-                        event.content_hash or content_hash(event),
-                        event_id,
-                    )
-                )
-                alias_rows.extend((event.lang, date, a, event_id) for a in event.aliases)
-                source_rows.extend(
-                    (event_id, n, s.title, s.url) for n, s in enumerate(event.sources)
-                )
-                related_rows.extend(
-                    (
-                        event_id,
-                        n,
-                        r.date.isoformat() if r.date else None,
-                        r.slug,
-                        r.headline,
-                        "\x1f".join(r.tags),
-                    )
-                    for n, r in enumerate(event.related)
-                )
-                tag_rows.extend((event_id, n, t) for n, t in enumerate(event.tags))
-                fts_rows.append(
-                    (
-                        event_id,
-                        fts_text(event.headline),
-                        fts_text(event.summary),
-                        fts_text(event.topic or ""),
-                        fts_text(" ; ".join(event.tags)),
-                    )
-                )
+                lang, date = row.lang, row.date
+                target.append((*row[:9], row.content_hash, date[5:], event_id))
+                alias_rows.extend((lang, date, alias, event_id) for alias in row.aliases)
+                source_rows.extend((event_id, n, *s) for n, s in enumerate(row.sources))
+                related_rows.extend((event_id, n, *r) for n, r in enumerate(row.related))
+                tag_rows.extend((event_id, n, tag) for n, tag in enumerate(row.tags))
+                fts_rows.append((event_id, *row.fts))
             db.executemany(
-                "INSERT INTO events (lang, date, month_day, slug, headline, summary, topic,"
-                " cover_image, position, has_page, content_hash, id)"
+                "INSERT INTO events (lang, date, slug, headline, summary, topic, cover_image,"
+                " position, has_page, content_hash, month_day, id)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 new_rows,
             )
             db.executemany(
-                "UPDATE events SET lang=?, date=?, month_day=?, slug=?, headline=?, summary=?,"
-                " topic=?, cover_image=?, position=?, has_page=?, content_hash=? WHERE id=?",
+                "UPDATE events SET lang=?, date=?, slug=?, headline=?, summary=?, topic=?,"
+                " cover_image=?, position=?, has_page=?, content_hash=?, month_day=? WHERE id=?",
                 update_rows,
             )
             db.executemany("INSERT OR REPLACE INTO aliases VALUES (?,?,?,?)", alias_rows)
@@ -328,7 +299,7 @@ class Store:
                         dt.date.fromisoformat(date) if date else None,
                         slug,
                         headline,
-                        tuple(t for t in tag_text.split("\x1f") if t),
+                        tuple(t for t in tag_text.split(TAG_SEPARATOR) if t),
                     )
                 )
             for event_id, tag in db.execute(

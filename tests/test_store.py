@@ -5,7 +5,8 @@ from pathlib import Path
 
 from archive.ingest import ingest
 from archive.migrations import MIGRATIONS
-from archive.models import Event, Source, content_hash
+from archive.models import Event, Source
+from archive.rows import content_hash
 from archive.store import Store
 
 DAY = dt.date(2016, 3, 14)

@@ -1,0 +1,92 @@
+"""An event as the store writes it: plain rows with no id yet.
+
+Ingest builds these in its parsing processes, so the process that owns the database only
+attaches ids before handing them to SQLite, and plain tuples are cheap to send between
+processes. The content hash is taken over exactly these rows: what is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import NamedTuple
+
+from archive.fts import fts_text
+from archive.models import Event
+
+# (date or None, slug, headline, tags joined by TAG_SEPARATOR)
+RelatedRow = tuple[str | None, str, str, str]
+TAG_SEPARATOR = "\x1f"
+
+
+class EventRows(NamedTuple):
+    lang: str
+    date: str
+    slug: str
+    headline: str
+    summary: str
+    topic: str | None
+    cover_image: str | None
+    position: int
+    has_page: int
+    aliases: tuple[str, ...]
+    sources: tuple[tuple[str, str], ...]
+    related: tuple[RelatedRow, ...]
+    tags: tuple[str, ...]
+    fts: tuple[str, str, str, str]
+    content_hash: str
+
+
+def event_rows(event: Event) -> EventRows:
+    """The rows of ``event`` and their content hash."""
+    date = event.date.isoformat()
+    sources = tuple((s.title, s.url) for s in event.sources)
+    related = tuple(
+        (r.date.isoformat() if r.date else None, r.slug, r.headline, TAG_SEPARATOR.join(r.tags))
+        for r in event.related
+    )
+    text = "\x1e".join(
+        (
+            event.lang,
+            date,
+            event.slug,
+            event.headline,
+            event.summary,
+            event.topic or "",
+            event.cover_image or "",
+            str(event.position),
+            "1" if event.has_page else "0",
+            "\x1d".join(event.tags),
+            "\x1d".join(event.aliases),
+            "\x1d".join(f"{title}\x1c{url}" for title, url in sources),
+            "\x1d".join(
+                f"{d}\x1c{slug}\x1c{headline}\x1c{tags}" for d, slug, headline, tags in related
+            ),
+        )
+    )
+    return EventRows(
+        event.lang,
+        date,
+        event.slug,
+        event.headline,
+        event.summary,
+        event.topic,
+        event.cover_image,
+        event.position,
+        int(event.has_page),
+        event.aliases,
+        sources,
+        related,
+        event.tags,
+        (
+            fts_text(event.headline),
+            fts_text(event.summary),
+            fts_text(event.topic or ""),
+            fts_text(" ; ".join(event.tags)),
+        ),
+        hashlib.blake2b(text.encode(), digest_size=16).hexdigest(),
+    )
+
+
+def content_hash(event: Event) -> str:
+    """Hash of everything stored for an event except its id: equal hash, nothing to write."""
+    return event_rows(event).content_hash
