@@ -9,6 +9,7 @@ run of CJK characters is rewritten as overlapping bigrams before it reaches FTS5
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -25,7 +26,7 @@ STOPWORDS = frozenset(
 def _bigrams(run: str) -> str:
     if len(run) == 1:
         return run
-    return " ".join(run[i : i + 2] for i in range(len(run) - 1))
+    return " ".join(map(operator.add, run, run[1:]))
 
 
 def fts_text(text: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import multiprocessing
 import os
 import re
@@ -13,33 +12,16 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archive.dedupe import merge_day
-from archive.parser import (
-    DayEntry,
-    EventPage,
-    ParseError,
-    link_lang,
-    parse_day_page,
-    parse_event_page,
-)
-from archive.rows import EventRows, event_rows
+from archive.parser import link_lang
+from archive.prepare import DayFolder, PreparedDay, folder_fingerprint, prepare_days
+from archive.rows import EventRows
 from archive.store import IngestState, Store
 
-# Bump when parsing or merging changes what is stored, so unchanged folders are read again.
-PARSER_VERSION = "2"
-DAY_PAGE = "index.md"
-DAY_PAGE_COPIES = frozenset({"readme.md"})
 _YEAR, _MONTH, _DAY = re.compile(r"^\d{4}$"), re.compile(r"^\d{1,2}$"), re.compile(r"^\d{1,2}$")
 
 
 class ArchiveNotFound(FileNotFoundError):
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class DayFolder:
-    date: dt.date
-    path: Path
 
 
 @dataclass
@@ -118,101 +100,6 @@ def find_day_folders(root: Path, skipped: list[tuple[str, str]] | None = None) -
     return folders
 
 
-@dataclass(slots=True)
-class PreparedDay:
-    """One day folder, parsed and merged into events, as rows ready to store."""
-
-    date: dt.date
-    events: list[EventRows]
-    merged: int
-    pages_read: int
-    day_pages: int
-    event_pages: int
-    skipped: list[tuple[str, str]]
-    warnings: list[tuple[str, str]]
-    failed_slugs: set[str]
-    day_page_failed: bool
-
-
-def _read_text(path: str, warnings: list[tuple[str, str]]) -> str:
-    with open(path, "rb") as file:
-        data = file.read()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        warnings.append((path, "invalid UTF-8 bytes replaced"))
-        return data.decode("utf-8", errors="replace")
-
-
-def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
-    """Read, parse and merge one day folder. A bad page is reported and skipped, never raised."""
-    entries: tuple[DayEntry, ...] = ()
-    pages: list[EventPage] = []
-    skipped: list[tuple[str, str]] = []
-    warnings: list[tuple[str, str]] = []
-    failed: set[str] = set()
-    day_page_failed = False
-    read = day_pages = 0
-    folder_path = str(folder.path)
-    with os.scandir(folder_path) as listing:
-        files = sorted(e.name for e in listing if e.is_file() and e.name.endswith(".md"))
-    for name in files:
-        if name.lower() in DAY_PAGE_COPIES:
-            continue
-        path = os.path.join(folder_path, name)
-        is_day_page = name == DAY_PAGE
-        try:
-            text = _read_text(path, warnings)
-            read += 1
-            if is_day_page:
-                entries = parse_day_page(text, folder.date).entries
-                day_pages += 1
-            else:
-                pages.append(parse_event_page(text, folder.date, name[: -len(".md")]))
-            continue
-        except ParseError as exc:
-            reason = str(exc)
-        except OSError as exc:
-            reason = f"unreadable: {exc.strerror or exc}"
-        except Exception as exc:  # a parser bug must not stop the run or lose other pages
-            reason = f"parser error: {type(exc).__name__}: {exc}"
-        skipped.append((path, reason))
-        if is_day_page:
-            day_page_failed = True
-        else:
-            failed.add(name[: -len(".md")])
-    events, merged = merge_day(folder.date, lang, entries, pages) if entries or pages else ([], 0)
-    return PreparedDay(
-        folder.date,
-        [event_rows(event) for event in events],
-        merged,
-        read,
-        day_pages,
-        len(pages),
-        skipped,
-        warnings,
-        failed,
-        day_page_failed,
-    )
-
-
-def folder_fingerprint(folder: DayFolder) -> str:
-    """Names, sizes and modification times of a day folder's pages, and the parser version:
-    equal fingerprints mean the folder needs no reading."""
-    digest = hashlib.blake2b(PARSER_VERSION.encode(), digest_size=16)
-    with os.scandir(folder.path) as listing:
-        for entry in sorted(listing, key=lambda e: e.name):
-            if entry.name.endswith(".md") and entry.is_file():
-                info = entry.stat()
-                digest.update(f"{entry.name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
-    return digest.hexdigest()
-
-
-def prepare_days(folders: list[DayFolder], lang: str) -> list[PreparedDay]:
-    """``prepare_day`` over a chunk of folders (the unit of work of the process pool)."""
-    return [prepare_day(folder, lang) for folder in folders]
-
-
 def detect_lang(folders: list[DayFolder], default: str, sample: int = 20) -> str:
     """The edition's language, from the ``/xx/news/`` prefix of the first links found."""
     for folder in folders[:sample]:
@@ -254,9 +141,13 @@ async def ingest(
     edition = lang or detect_lang(folders, default_lang)
     report.lang, report.days = edition, len(folders)
     state = await store.ingest_state(edition)
-    fingerprints = {f.date: folder_fingerprint(f) for f in folders}
+    # A folder ingested before is skipped when its fingerprint is unchanged; the others are
+    # fingerprinted by the parsing processes as they read them.
     unchanged = [
-        f for f in folders if state.fingerprints.get(f.date.isoformat()) == fingerprints[f.date]
+        f
+        for f in folders
+        if (known := state.fingerprints.get(f.date.isoformat())) is not None
+        and folder_fingerprint(f) == known
     ]
     for folder in unchanged:
         report.days_unchanged += 1
@@ -267,28 +158,59 @@ async def ingest(
         progress(len(unchanged))
     skip = {f.date for f in unchanged}
     folders = [f for f in folders if f.date not in skip]
-    state.fingerprints = {f.date.isoformat(): fingerprints[f.date] for f in folders}
     chunks = [folders[i : i + chunk_days] for i in range(0, len(folders), chunk_days)]
     workers = workers if workers is not None else min(4, os.cpu_count() or 1)
-    if workers <= 1 or len(chunks) < 3:
-        for chunk in chunks:
-            await _store_days(store, prepare_days(chunk, edition), edition, state, report)
-            if progress is not None:
-                progress(len(chunk))
-        return report
-    loop = asyncio.get_running_loop()
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [loop.run_in_executor(pool, prepare_days, chunk, edition) for chunk in chunks]
-        try:
-            for chunk, future in zip(chunks, futures, strict=True):
-                await _store_days(store, await future, edition, state, report)
+    async with store.bulk_writes():
+        if workers <= 1 or len(chunks) < 3:
+            for chunk in chunks:
+                await _store_days(store, prepare_days(chunk, edition), edition, state, report)
                 if progress is not None:
                     progress(len(chunk))
+        else:
+            await _parse_in_processes(store, chunks, edition, workers, state, report, progress)
+    return report
+
+
+async def _parse_in_processes(
+    store: Store,
+    chunks: list[list[DayFolder]],
+    edition: str,
+    workers: int,
+    state: IngestState,
+    report: IngestReport,
+    progress: Callable[[int], None] | None,
+) -> None:
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_parser_processes()) as pool:
+        futures = [loop.run_in_executor(pool, prepare_days, chunk, edition) for chunk in chunks]
+        try:
+            done = 0
+            while done < len(futures):
+                days = await futures[done]
+                batch = 1
+                # Whatever else is ready goes into the same transaction: fewer commits when
+                # the writing falls behind the parsing.
+                while done + batch < len(futures) and futures[done + batch].done():
+                    days += futures[done + batch].result()
+                    batch += 1
+                await _store_days(store, days, edition, state, report)
+                if progress is not None:
+                    progress(sum(len(chunk) for chunk in chunks[done : done + batch]))
+                done += batch
         finally:
             for future in futures:
                 future.cancel()
-    return report
+
+
+def _parser_processes() -> multiprocessing.context.BaseContext:
+    # A fork server: one clean process, started once, that has imported the parser and is
+    # forked for each worker. Workers start in milliseconds instead of each paying a Python
+    # start-up, and nothing is forked from this process and its threads (the database's).
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", "archive.prepare"])
+    return context
 
 
 async def _store_days(
@@ -338,7 +260,7 @@ async def _store_days(
         deletes.extend(sorted(gone))
         report.removed += len(gone)
         clean = not (day.skipped or day.warnings)
-        folder_rows.append((lang, iso, state.fingerprints.get(iso) if clean else None))
+        folder_rows.append((lang, iso, day.fingerprint if clean else None))
     result = await store.write_events(upserts, deletes, folder_rows)
     new_ids = iter(result.inserted)
     for event_id, event in upserts:

@@ -100,4 +100,32 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE VIRTUAL TABLE events_fts_vocab USING fts5vocab (events_fts, 'row');
     INSERT INTO events_fts (events_fts, rank) VALUES ('rank', 'bm25(4.0, 1.0, 2.0, 2.0)');
     """,
+    # 4: related links stored once each: a topic's pages repeat the same links, and a copy
+    # per page was half the database. ``hash`` identifies a link by its fields (worked out
+    # where the page is parsed, archive.rows); links carried over from before have none.
+    """
+    CREATE TABLE related_links (
+        id INTEGER PRIMARY KEY,
+        hash INTEGER,
+        target_date TEXT,
+        target_slug TEXT NOT NULL,
+        headline TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT ''
+    );
+    INSERT INTO related_links (target_date, target_slug, headline, tags)
+        SELECT DISTINCT target_date, target_slug, headline, tags FROM related;
+    ALTER TABLE related RENAME TO related_before_4;
+    CREATE TABLE related (
+        event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        link_id INTEGER NOT NULL REFERENCES related_links (id),
+        PRIMARY KEY (event_id, position)
+    ) WITHOUT ROWID;
+    CREATE INDEX related_by_link ON related (link_id);
+    INSERT INTO related (event_id, position, link_id)
+        SELECT r.event_id, r.position, l.id FROM related_before_4 AS r JOIN related_links AS l
+        ON l.target_date IS r.target_date AND l.target_slug = r.target_slug
+        AND l.headline = r.headline AND l.tags = r.tags;
+    DROP TABLE related_before_4;
+    """,
 )

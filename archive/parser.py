@@ -14,6 +14,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import unquote
 
 from archive.models import RelatedLink, Source
@@ -40,6 +41,15 @@ _NEWS_PATH = re.compile(
 )
 _TAGS = re.compile(r"_\s*([^_:\d]{1,40}?)\s*[:：]\s*(.*?)\s*_\s*$")
 _FORMATS_LINE = re.compile(r"^\s*\S+:\s*(\[[^\]]+\]\([^)]*\.(?:html|json|xml)\)\s*)+$")
+# Multiline patterns start with a literal "\n" (and run on "\n" + text), which lets the regex
+# engine jump from line to line; "^" with re.M would try every character.
+_FORMATS_LINE_N = re.compile(
+    r"\n[^\S\n]*\S+:[^\S\n]*(?:\[[^\]\n]+\]\([^)\n]*\.(?:html|json|xml)\)[^\S\n]*)+(?=\n|\Z)"
+)
+_HEADING_LINE_N = re.compile(r"\n[^\S\n]*(#{1,6})([^\n]*)")
+_ITEM_LINE_N = re.compile(r"\n[^\S\n]*\d+[.)][^\S\n]+([^\n]*)")
+# Line breaks other than \n, which str.splitlines() honours and multiline regexes don't.
+_OTHER_NEWLINES = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 
 class ParseError(ValueError):
@@ -160,6 +170,12 @@ def _single_link(text: str) -> tuple[str, str, str] | None:
     return text[1 : last.start()], last.group(1), text[last.end() :].strip()
 
 
+def _unix_newlines(text: str) -> str:
+    if _OTHER_NEWLINES.search(text) is None:
+        return text
+    return "\n".join(text.splitlines())
+
+
 def _is_noise(line: str) -> bool:
     return ".json)" in line and bool(_FORMATS_LINE.match(line))
 
@@ -240,104 +256,127 @@ def parse_day_page(text: str, date: dt.date) -> DayPage:
     return DayPage(date=date, lang=link_lang(text), entries=tuple(entries))
 
 
-def _section_kind(title: str, items: list[tuple[str, str, str]], base_dir: str) -> str:
+class _Item(NamedTuple):
+    """A numbered ``[label](target) rest`` line of an event page's section."""
+
+    label: str
+    target: str
+    rest: str
+    tags: tuple[str, ...] | None  # from a ``_Label: tags_`` note after the link
+    link: RelatedLink | None  # the target as an archive page, when the target is absolute
+
+
+@lru_cache(maxsize=1 << 16)
+def _section_item(text: str) -> _Item | None:
+    # Pages of one topic list the same related events, numbered differently: each item
+    # (the text after its number) is parsed once.
+    parts = _single_link(text)
+    if parts is None:
+        return None
+    label, target, rest = parts
+    tags = _tags_of(rest)
+    page_link = _absolute_link(target) if target.startswith("/") else None
+    link = None
+    if page_link is not None:
+        link = RelatedLink(page_link.date, page_link.slug, clean_text(label), tags or ())
+    return _Item(label, target, rest, tags, link)
+
+
+def _item_link(item: _Item, base_dir: str) -> RelatedLink | None:
+    if item.link is not None or item.target.startswith("/"):
+        return item.link
+    page_link = parse_link_target(item.target, base_dir)  # a relative link
+    if page_link is None:
+        return None
+    return RelatedLink(page_link.date, page_link.slug, clean_text(item.label), item.tags or ())
+
+
+def _section_kind(title: str, items: list[_Item], base_dir: str) -> str:
     word = clean_text(title).rstrip(":：").strip().lower()
     for kind, words in SECTION_WORDS.items():
         if word in words:
             return kind
-    if items and all("://" in target for _, target, _ in items):
+    if items and all("://" in item.target for item in items):
         return "sources"
-    if items and any(_tags_of(rest) is not None for _, _, rest in items):
+    if items and any(item.tags is not None for item in items):
         return "related"
-    if items and all(parse_link_target(t, base_dir) for _, t, _ in items):
+    if items and all(_item_link(item, base_dir) for item in items):
         return "changes"
     return "other"
 
 
-@lru_cache(maxsize=1 << 16)
-def _section_item(line: str) -> tuple[str, str, str] | None:
-    """``1. [label](target) rest`` -> (label, target, rest); cached, as lines recur."""
-    quick = _ITEM_LINK.match(line)
-    if quick:
-        return quick[1], quick[2], quick[3]
-    if item := _LIST_ITEM.match(line):
-        return _single_link(item.group(1))
-    return None
-
-
-@lru_cache(maxsize=1 << 16)
-def _related_link(label: str, target: str, rest: str, base_dir: str) -> RelatedLink:
-    # Pages of one topic list the same related events, line for line: parse each line once.
-    page_link = parse_link_target(target, base_dir)
-    assert page_link is not None
-    return RelatedLink(page_link.date, page_link.slug, clean_text(label), _tags_of(rest) or ())
+def _sources(items: list[_Item]) -> tuple[list[Source], str | None]:
+    sources: list[Source] = []
+    cover: str | None = None
+    for label, target, rest, _, _ in items:
+        if "://" not in target:
+            continue
+        name = clean_text(label)
+        if name.lower() in COVER_TITLES:
+            cover = cover or target
+        else:
+            sources.append(Source(name or target, target))
+        image = _single_link(rest)
+        if image and clean_text(image[0]).lower() in COVER_TITLES:
+            cover = cover or image[1]
+    return sources, cover
 
 
 def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
     """One event page: headline, summary, topic, sources, cover image, related, old slugs."""
-    base_dir = f"/news/{date.year}/{date.month:02d}/{date.day}"
+    text = "\n" + _unix_newlines(text)
     headline: str | None = None
     topic: str | None = None
-    summary: list[str] = []
-    sections: list[tuple[str, list[tuple[str, str, str]]]] = []
-    is_current = False
-    in_body = False
-
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        if _is_noise(line):
-            is_current = True
-            continue
-        heading = _HEADING.match(line) if line[0] == "#" else None
-        if heading and (len(heading.group(1)) != 1 or headline is None):
-            level, title = len(heading.group(1)), heading.group(2)
-            if level == 1 and headline is None:
+    body = (0, 0)
+    sections: list[tuple[str, tuple[int, int]]] = []
+    # Headings are found by one pass of a multiline regex; only the summary lines and the
+    # numbered items of sections are looked at one by one.
+    for heading in _HEADING_LINE_N.finditer(text):
+        level, title = len(heading.group(1)), heading.group(2).strip()
+        if headline is None:
+            if level == 1:
                 headline = clean_text(title)
-                in_body = True
-            elif level == 5 and headline is None:
+                body = (heading.end(), len(text))
+            elif level == 5:
                 topic = clean_text(title) or None
-            elif level >= 2 and headline is not None:
-                sections.append((title, []))
-                in_body = False
-            continue
-        if sections:
-            if (parts := _section_item(line)) is not None:
-                sections[-1][1].append(parts)
-        elif in_body:
-            summary.append(clean_text(line))
+        elif level != 1:  # a second level-1 line is text
+            if sections:
+                sections[-1] = (sections[-1][0], (sections[-1][1][0], heading.start()))
+            else:
+                body = (body[0], heading.start())
+            sections.append((title, (heading.end(), len(text))))
 
     if not headline:
         raise ParseError("no '# headline' line")
 
+    is_current = ".json)" in text and _FORMATS_LINE_N.search(text) is not None
+    summary = [
+        clean_text(line)
+        for raw in text[body[0] : body[1]].split("\n")
+        if (line := raw.strip()) and not _is_noise(line)
+    ]
+    base_dir = f"/news/{date.year}/{date.month:02d}/{date.day}"
     sources: list[Source] = []
     cover: str | None = None
     related: list[RelatedLink] = []
     earlier: list[str] = []
-    for title, items in sections:
+    for title, (begin, end) in sections:
+        lines = _ITEM_LINE_N.findall(text, begin, end)
+        items = [item for line in lines if (item := _section_item(line)) is not None]
         kind = _section_kind(title, items, base_dir)
-        for label, target, rest in items:
-            if kind == "sources":
-                if "://" not in target:
-                    continue
-                name = clean_text(label)
-                if name.lower() in COVER_TITLES:
-                    cover = cover or target
-                else:
-                    sources.append(Source(name or target, target))
-                image = _single_link(rest)
-                if image and clean_text(image[0]).lower() in COVER_TITLES:
-                    cover = cover or image[1]
-            elif kind in ("related", "changes"):
-                page_link = parse_link_target(target, base_dir)
-                if page_link is None:
-                    continue
-                if kind == "related":
-                    relative_to = "" if target.startswith("/") else base_dir
-                    related.append(_related_link(label, target, rest, relative_to))
-                elif page_link.date == date and page_link.slug != slug:
-                    earlier.append(page_link.slug)
+        if kind == "sources":
+            found, image = _sources(items)
+            sources.extend(found)
+            cover = cover or image
+        elif kind == "related":
+            related.extend(
+                link for item in items if (link := _item_link(item, base_dir)) is not None
+            )
+        elif kind == "changes":
+            for item in items:
+                link = _item_link(item, base_dir)
+                if link is not None and link.date == date and link.slug != slug:
+                    earlier.append(link.slug)
     return EventPage(
         date=date,
         lang=link_lang(text),

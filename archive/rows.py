@@ -8,13 +8,14 @@ processes. The content hash is taken over exactly these rows: what is written.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import NamedTuple
 
 from archive.fts import fts_text
-from archive.models import Event
+from archive.models import Event, RelatedLink
 
-# (date or None, slug, headline, tags joined by TAG_SEPARATOR)
-RelatedRow = tuple[str | None, str, str, str]
+# (link hash, date or None, slug, headline, tags joined by TAG_SEPARATOR)
+RelatedRow = tuple[int, str | None, str, str, str]
 TAG_SEPARATOR = "\x1f"
 
 
@@ -36,14 +37,32 @@ class EventRows(NamedTuple):
     content_hash: str
 
 
+@lru_cache(maxsize=1 << 16)
+def _related_row(link: RelatedLink) -> RelatedRow:
+    # The same related links recur on many pages: one shared row each, sent once per batch.
+    date = link.date.isoformat() if link.date else None
+    tags = TAG_SEPARATOR.join(link.tags)
+    return (
+        _link_id(date or "", link.slug, link.headline, tags),
+        date,
+        link.slug,
+        link.headline,
+        tags,
+    )
+
+
+def _link_id(*fields: str) -> int:
+    """A related link's id: a 64-bit hash of its fields, so that any process can work it out
+    and a link listed by many pages is stored once."""
+    digest = hashlib.blake2b("\x1c".join(fields).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def event_rows(event: Event) -> EventRows:
     """The rows of ``event`` and their content hash."""
     date = event.date.isoformat()
     sources = tuple((s.title, s.url) for s in event.sources)
-    related = tuple(
-        (r.date.isoformat() if r.date else None, r.slug, r.headline, TAG_SEPARATOR.join(r.tags))
-        for r in event.related
-    )
+    related = tuple(map(_related_row, event.related))
     text = "\x1e".join(
         (
             event.lang,
@@ -58,9 +77,7 @@ def event_rows(event: Event) -> EventRows:
             "\x1d".join(event.tags),
             "\x1d".join(event.aliases),
             "\x1d".join(f"{title}\x1c{url}" for title, url in sources),
-            "\x1d".join(
-                f"{d}\x1c{slug}\x1c{headline}\x1c{tags}" for d, slug, headline, tags in related
-            ),
+            " ".join(str(link[0]) for link in related),
         )
     )
     return EventRows(

@@ -1,7 +1,7 @@
 import datetime as dt
 
 from archive.dedupe import headline_key, same_event
-from archive.ingest import DayFolder, prepare_day
+from archive.prepare import DayFolder, prepare_day
 from tests.conftest import shared_archive
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from archive.ingest import ingest
 from archive.migrations import MIGRATIONS
-from archive.models import Event, Source
+from archive.models import Event, RelatedLink, Source
 from archive.rows import content_hash
 from archive.store import Store
 
@@ -85,6 +85,64 @@ async def test_update_replaces_children(fresh_db: Store) -> None:
     (stored,) = await fresh_db.events_by_ids([event_id])
     assert stored.tags == ("y", "z")
     assert await fresh_db.events_by_tag("x") == []
+
+
+def _related(*slugs: str) -> tuple[RelatedLink, ...]:
+    return tuple(RelatedLink(dt.date(2015, 1, 1), s, f"About {s}", ("t",)) for s in slugs)
+
+
+async def _integrity(store: Store) -> tuple[list, int, int]:
+    broken = await store._fetch("PRAGMA foreign_key_check")
+    (links,) = (await store._fetch("SELECT COUNT(*) FROM related_links"))[0]
+    (unused,) = (
+        await store._fetch(
+            "SELECT COUNT(*) FROM related_links WHERE id NOT IN (SELECT link_id FROM related)"
+        )
+    )[0]
+    return broken, links, unused
+
+
+async def test_related_links_are_stored_once_and_dropped_when_unused(fresh_db: Store) -> None:
+    a = _event("a", related=_related("x", "y"))
+    b = _event("b", related=_related("y", "z"))
+    ids = (await fresh_db.write_events([(None, a), (None, b)])).inserted
+    assert await _integrity(fresh_db) == ([], 3, 0)  # y is listed twice, stored once
+    (stored_b,) = await fresh_db.events_by_ids([ids[1]])
+    assert stored_b.related == b.related
+    # b changes its links (z goes) and a is deleted (x goes; y stays, b still lists it)
+    await fresh_db.write_events([(ids[1], replace(b, related=_related("y", "w")))], [ids[0]])
+    assert await _integrity(fresh_db) == ([], 2, 0)
+    (stored_b,) = await fresh_db.events_by_ids([ids[1]])
+    assert [r.slug for r in stored_b.related] == ["y", "w"]
+
+
+async def test_link_ids_written_by_another_connection_are_seen(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    async with Store.open(path) as first, Store.open(path) as second:
+        (a,) = (await first.write_events([(None, _event("a", related=_related("x")))])).inserted
+        await second.write_events([], deletes=[a])  # drops link x
+        await first.write_events([(None, _event("b", related=_related("x")))])
+        assert (await _integrity(first)) == ([], 1, 0)
+
+
+async def test_migration_keeps_related_links_of_version_3(tmp_path: Path) -> None:
+    path = tmp_path / "v3.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript("\n".join(MIGRATIONS[:3]) + "\nPRAGMA user_version = 3;")
+    db.execute(
+        "INSERT INTO events (id, lang, date, month_day, slug, headline, content_hash)"
+        " VALUES (1, 'en', '2016-03-14', '03-14', 'kept', 'Kept', 'x')"
+    )
+    db.executemany(
+        "INSERT INTO related VALUES (1, ?, '2015-01-01', ?, ?, 't')",
+        [(0, "x", "About x"), (1, "y", "About y"), (2, "x", "About x")],
+    )
+    db.commit()
+    db.close()
+    async with Store.open(path) as store:
+        (event,) = await store.events_by_ids([1])
+        assert [r.slug for r in event.related] == ["x", "y", "x"]
+        assert await _integrity(store) == ([], 2, 0)
 
 
 async def test_queries(fresh_db: Store) -> None:
