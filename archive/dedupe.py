@@ -27,6 +27,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode
 
 from archive.models import Event, RelatedLink, Source
@@ -57,9 +58,28 @@ def same_event(a: str, b: str) -> bool:
         return False
     if short in long:
         return True
+    if _covered_by_shared_runs(short, long) < MIN_COVERAGE * len(short):
+        return False  # cheap bound: most pairs of a day are settled without SequenceMatcher
     matcher = SequenceMatcher(None, short, long, autojunk=False)
     shared = sum(block.size for block in matcher.get_matching_blocks() if block.size >= MIN_RUN)
     return shared >= MIN_COVERAGE * len(short)
+
+
+@lru_cache(maxsize=4096)
+def _runs_of(key: str) -> frozenset[str]:
+    return frozenset(key[i : i + MIN_RUN] for i in range(len(key) - MIN_RUN + 1))
+
+
+def _covered_by_shared_runs(short: str, long: str) -> int:
+    """Letters of ``short`` inside some ``MIN_RUN`` letters that ``long`` also has: at least
+    as many as lie in the shared runs SequenceMatcher can find, so a bound on its result."""
+    runs = _runs_of(long)
+    covered = end = 0
+    for i in range(len(short) - MIN_RUN + 1):
+        if short[i : i + MIN_RUN] in runs:
+            covered += i + MIN_RUN - max(i, end)
+            end = i + MIN_RUN
+    return covered
 
 
 class UnionFind:

@@ -163,7 +163,8 @@ async def ingest(
     async with store.bulk_writes():
         if workers <= 1 or len(chunks) < 3:
             for chunk in chunks:
-                await _store_days(store, prepare_days(chunk, edition), edition, state, report)
+                days = await asyncio.to_thread(prepare_days, chunk, edition)
+                await _store_days(store, days, edition, state, report)
                 if progress is not None:
                     progress(len(chunk))
         else:
@@ -182,7 +183,11 @@ async def _parse_in_processes(
 ) -> None:
     loop = asyncio.get_running_loop()
     with ProcessPoolExecutor(max_workers=workers, mp_context=_parser_processes()) as pool:
-        futures = [loop.run_in_executor(pool, prepare_days, chunk, edition) for chunk in chunks]
+        futures = [loop.run_in_executor(pool, prepare_days, chunk, edition) for chunk in chunks[1:]]
+        # The first chunk is parsed here while the pool starts, so writing starts sooner.
+        futures.insert(
+            0, asyncio.ensure_future(asyncio.to_thread(prepare_days, chunks[0], edition))
+        )
         try:
             done = 0
             while done < len(futures):

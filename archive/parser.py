@@ -27,13 +27,13 @@ SECTION_WORDS: dict[str, frozenset[str]] = {
 }
 COVER_TITLES = frozenset({"cover image", "img", "image", "封面"})
 
-_HEADING = re.compile(r"^(#{1,6})\s*(.*?)\s*$")
-_LINK = re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(([^()\s]*(?:\([^()\s]*\)[^()\s]*)*)\)")
-_LINK_END = re.compile(r"\]\(([^()\s]*(?:\([^()\s]*\)[^()\s]*)*)\)(?=\s|$)")
-_ITEM_LINK = re.compile(
-    r"^\d+[.)]\s+\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(([^()\s]*(?:\([^()\s]*\)[^()\s]*)*)\)\s*(.*)$"
+# Possessive quantifiers (*+, ++): a link's label and target can't be split differently,
+# and without them the regex engine steps through labels one character at a time.
+_HEADING = re.compile(r"^(#{1,6})\s*+(.*)")  # on a stripped line
+_LINK = re.compile(
+    r"\[((?:[^\[\]]++|\[[^\[\]]*+\])*+)\]\(([^()\s]*+(?:\([^()\s]*+\)[^()\s]*+)*+)\)"
 )
-_LIST_ITEM = re.compile(r"^\s*\d+[.)]\s+(.*)$")
+_LINK_END = re.compile(r"\]\(([^()\s]*+(?:\([^()\s]*+\)[^()\s]*+)*+)\)(?=\s|$)")
 _DATE_TEXT = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _NEWS_PATH = re.compile(
     r"(?:^|/)(?:(?P<lang>[a-z]{2,3}(?:-[A-Za-z]+)?)/)?news/(?P<y>\d{4})/(?P<m>\d{1,2})/"
@@ -48,8 +48,6 @@ _FORMATS_LINE_N = re.compile(
 )
 _HEADING_LINE_N = re.compile(r"\n[^\S\n]*(#{1,6})([^\n]*)")
 _ITEM_LINE_N = re.compile(r"\n[^\S\n]*\d+[.)][^\S\n]+([^\n]*)")
-# Line breaks other than \n, which str.splitlines() honours and multiline regexes don't.
-_OTHER_NEWLINES = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 
 class ParseError(ValueError):
@@ -171,9 +169,7 @@ def _single_link(text: str) -> tuple[str, str, str] | None:
 
 
 def _unix_newlines(text: str) -> str:
-    if _OTHER_NEWLINES.search(text) is None:
-        return text
-    return "\n".join(text.splitlines())
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def _is_noise(line: str) -> bool:
@@ -291,11 +287,15 @@ def _item_link(item: _Item, base_dir: str) -> RelatedLink | None:
     return RelatedLink(page_link.date, page_link.slug, clean_text(item.label), item.tags or ())
 
 
-def _section_kind(title: str, items: list[_Item], base_dir: str) -> str:
+@lru_cache(maxsize=256)
+def _kind_named(title: str) -> str | None:
     word = clean_text(title).rstrip(":：").strip().lower()
-    for kind, words in SECTION_WORDS.items():
-        if word in words:
-            return kind
+    return next((kind for kind, words in SECTION_WORDS.items() if word in words), None)
+
+
+def _section_kind(title: str, items: list[_Item], base_dir: str) -> str:
+    if kind := _kind_named(title):
+        return kind
     if items and all("://" in item.target for item in items):
         return "sources"
     if items and any(item.tags is not None for item in items):

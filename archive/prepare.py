@@ -67,7 +67,7 @@ def _read_bytes(path: str) -> bytes:
 
 def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
     """Read, parse and merge one day folder. A bad page is reported and skipped, never raised."""
-    fingerprint = folder_fingerprint(folder)  # taken before reading: a later change is seen
+    files, fingerprint = _list_pages(folder)  # fingerprint first: a later change is seen
     entries: tuple[DayEntry, ...] = ()
     pages: list[EventPage] = []
     skipped: list[tuple[str, str]] = []
@@ -76,8 +76,6 @@ def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
     day_page_failed = False
     read = day_pages = 0
     folder_path = str(folder.path)
-    with os.scandir(folder_path) as listing:
-        files = sorted(e.name for e in listing if e.name.endswith(".md") and e.is_file())
     for name in files:
         if name.lower() in DAY_PAGE_COPIES:
             continue
@@ -119,16 +117,23 @@ def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
     )
 
 
-def folder_fingerprint(folder: DayFolder) -> str:
-    """Names, sizes and modification times of a day folder's pages, and the parser version:
-    equal fingerprints mean the folder needs no reading."""
-    digest = hashlib.blake2b(PARSER_VERSION.encode(), digest_size=16)
+def _list_pages(folder: DayFolder) -> tuple[list[str], str]:
+    """The folder's page names, sorted, and its fingerprint: page names, sizes and
+    modification times, and the parser version. Equal fingerprints: nothing to read."""
     with os.scandir(folder.path) as listing:
-        for entry in sorted(listing, key=lambda e: e.name):
-            if entry.name.endswith(".md") and entry.is_file():
-                info = entry.stat()
-                digest.update(f"{entry.name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
-    return digest.hexdigest()
+        pages = sorted(
+            (entry for entry in listing if entry.name.endswith(".md") and entry.is_file()),
+            key=lambda entry: entry.name,
+        )
+    digest = hashlib.blake2b(PARSER_VERSION.encode(), digest_size=16)
+    for entry in pages:
+        info = entry.stat()
+        digest.update(f"{entry.name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    return [entry.name for entry in pages], digest.hexdigest()
+
+
+def folder_fingerprint(folder: DayFolder) -> str:
+    return _list_pages(folder)[1]
 
 
 def prepare_days(folders: list[DayFolder], lang: str) -> list[PreparedDay]:

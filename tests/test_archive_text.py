@@ -1,6 +1,8 @@
+import re
+
 import pytest
 
-from archive.text import clean_text, split_tags
+from archive.text import OTHER_SPACES, clean_text, split_tags
 
 
 @pytest.mark.parametrize(
@@ -29,3 +31,11 @@ def test_split_tags_keeps_order_and_drops_repeats() -> None:
     assert split_tags("Lagos, flooding, Lagos") == ("Lagos", "flooding")
     assert split_tags("日本， 美国、 中国") == ("日本", "美国", "中国")
     assert split_tags("") == ()
+
+
+def test_other_spaces_are_every_isspace_character_but_space() -> None:
+    spelt_out = re.compile(f"[{OTHER_SPACES}]")
+    every = [chr(c) for c in range(0x110000)]
+    assert [c for c in every if spelt_out.match(c)] == [
+        c for c in every if c.isspace() and c != " "
+    ]
