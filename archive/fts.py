@@ -13,6 +13,7 @@ import operator
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 _CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
 _WORD = re.compile(r"\w+")
@@ -27,6 +28,12 @@ def _bigrams(run: str) -> str:
     if len(run) == 1:
         return run
     return " ".join(map(operator.add, run, run[1:]))
+
+
+@lru_cache(maxsize=4096)
+def fts_label(text: str) -> str:
+    """``fts_text`` of a topic or tag line, which recur."""
+    return fts_text(text)
 
 
 def fts_text(text: str) -> str:

@@ -147,7 +147,7 @@ async def ingest(
         f
         for f in folders
         if (known := state.fingerprints.get(f.date.isoformat())) is not None
-        and folder_fingerprint(f) == known
+        and _fingerprint_or_none(f) == known
     ]
     for folder in unchanged:
         report.days_unchanged += 1
@@ -205,6 +205,13 @@ async def _parse_in_processes(
         finally:
             for future in futures:
                 future.cancel()
+
+
+def _fingerprint_or_none(folder: DayFolder) -> str | None:
+    try:
+        return folder_fingerprint(folder)
+    except OSError:
+        return None  # read (and reported) with the changed folders
 
 
 def _parser_processes() -> multiprocessing.context.BaseContext:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import unquote
@@ -54,15 +53,13 @@ class ParseError(ValueError):
     """A page that can't be read as an archive page; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
-class PageLink:
+class PageLink(NamedTuple):
     lang: str | None
     date: dt.date
     slug: str
 
 
-@dataclass(frozen=True, slots=True)
-class DayEntry:
+class DayEntry(NamedTuple):
     position: int
     topic: str | None
     headline: str
@@ -71,15 +68,13 @@ class DayEntry:
     tags: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class DayPage:
+class DayPage(NamedTuple):
     date: dt.date
     lang: str | None
     entries: tuple[DayEntry, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class EventPage:
+class EventPage(NamedTuple):
     date: dt.date
     lang: str | None
     slug: str
@@ -176,6 +171,7 @@ def _is_noise(line: str) -> bool:
     return ".json)" in line and bool(_FORMATS_LINE.match(line))
 
 
+@lru_cache(maxsize=4096)  # a topic's tag note recurs on every line that links to it
 def _tags_of(rest: str) -> tuple[str, ...] | None:
     match = _TAGS.search(rest)
     return split_tags(match.group(2)) if match else None

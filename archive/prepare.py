@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +45,8 @@ class PreparedDay:
     fingerprint: str
 
 
-def _read_text(path: str, warnings: list[tuple[str, str]]) -> str:
-    data = _read_bytes(path)
+def _read_text(path: str, size: int, warnings: list[tuple[str, str]]) -> str:
+    data = _read_bytes(path, size)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -53,13 +54,15 @@ def _read_text(path: str, warnings: list[tuple[str, str]]) -> str:
         return data.decode("utf-8", errors="replace")
 
 
-def _read_bytes(path: str) -> bytes:
-    # os.read skips the buffered file object that open() builds: ~25% less per small page.
+def _read_bytes(path: str, size: int) -> bytes:
+    # os.read skips the buffered file object that open() builds, and the size known from the
+    # folder listing saves a call: ~25% less time per small page.
     fd = os.open(path, os.O_RDONLY)
     try:
-        parts = []
-        while part := os.read(fd, 1 << 20):
-            parts.append(part)
+        parts = [os.read(fd, size + 1)]
+        if len(parts[0]) > size:  # it grew since it was listed
+            while part := os.read(fd, 1 << 20):
+                parts.append(part)
         return b"".join(parts)
     finally:
         os.close(fd)
@@ -67,7 +70,13 @@ def _read_bytes(path: str) -> bytes:
 
 def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
     """Read, parse and merge one day folder. A bad page is reported and skipped, never raised."""
-    files, fingerprint = _list_pages(folder)  # fingerprint first: a later change is seen
+    try:
+        files, fingerprint = _list_pages(folder)  # fingerprint first: a later change is seen
+    except OSError as exc:
+        reason = f"folder unreadable: {exc.strerror or exc}"
+        return PreparedDay(
+            folder.date, [], 0, 0, 0, 0, [(str(folder.path), reason)], [], set(), True, ""
+        )
     entries: tuple[DayEntry, ...] = ()
     pages: list[EventPage] = []
     skipped: list[tuple[str, str]] = []
@@ -76,13 +85,11 @@ def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
     day_page_failed = False
     read = day_pages = 0
     folder_path = str(folder.path)
-    for name in files:
-        if name.lower() in DAY_PAGE_COPIES:
-            continue
+    for name, size in files:
         path = os.path.join(folder_path, name)
         is_day_page = name == DAY_PAGE
         try:
-            text = _read_text(path, warnings)
+            text = _read_text(path, size, warnings)
             read += 1
             if is_day_page:
                 entries = parse_day_page(text, folder.date).entries
@@ -117,19 +124,28 @@ def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
     )
 
 
-def _list_pages(folder: DayFolder) -> tuple[list[str], str]:
-    """The folder's page names, sorted, and its fingerprint: page names, sizes and
-    modification times, and the parser version. Equal fingerprints: nothing to read."""
+def _list_pages(folder: DayFolder) -> tuple[list[tuple[str, int]], str]:
+    """The folder's pages to read (name, size), sorted, and its fingerprint: their names,
+    sizes and modification times, and the parser version. Equal fingerprints: nothing to read."""
+    pages = []
     with os.scandir(folder.path) as listing:
-        pages = sorted(
-            (entry for entry in listing if entry.name.endswith(".md") and entry.is_file()),
-            key=lambda entry: entry.name,
-        )
+        for entry in listing:
+            name = entry.name
+            if not name.endswith(".md") or name.lower() in DAY_PAGE_COPIES:
+                continue
+            try:
+                info = entry.stat()
+            except FileNotFoundError:
+                continue  # gone since the listing, or a broken link
+            except OSError:
+                pages.append((name, 0, 0))  # reading it fails too, and is reported
+                continue
+            if stat.S_ISREG(info.st_mode):
+                pages.append((name, info.st_size, info.st_mtime_ns))
+    pages.sort()
     digest = hashlib.blake2b(PARSER_VERSION.encode(), digest_size=16)
-    for entry in pages:
-        info = entry.stat()
-        digest.update(f"{entry.name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
-    return [entry.name for entry in pages], digest.hexdigest()
+    digest.update("".join(f"{name}\0{size}\0{mtime}\0" for name, size, mtime in pages).encode())
+    return [(name, size) for name, size, _ in pages], digest.hexdigest()
 
 
 def folder_fingerprint(folder: DayFolder) -> str:

@@ -11,7 +11,7 @@ import hashlib
 from functools import lru_cache
 from typing import NamedTuple
 
-from archive.fts import fts_text
+from archive.fts import fts_label, fts_text
 from archive.models import Event, RelatedLink
 
 # (link hash, date or None, slug, headline, tags joined by TAG_SEPARATOR)
@@ -97,8 +97,8 @@ def event_rows(event: Event) -> EventRows:
         (
             fts_text(event.headline),
             fts_text(event.summary),
-            fts_text(event.topic or ""),
-            fts_text(" ; ".join(event.tags)),
+            fts_label(event.topic or ""),
+            fts_label(" ; ".join(event.tags)),
         ),
         hashlib.blake2b(text.encode(), digest_size=16).hexdigest(),
     )

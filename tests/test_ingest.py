@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from archive import prepare
 from archive.ingest import ArchiveNotFound, ingest
 from archive.parser import parse_day_page, parse_link_target
 from archive.store import Store
@@ -110,6 +111,26 @@ async def test_invalid_utf8_is_read_with_a_warning(fresh_db: Store, fixture_arch
     report = await ingest(fresh_db, fixture_archive)
     assert [Path(p).name for p, _ in report.warnings] == [flood.name]
     assert report.new == 5
+
+
+async def test_unreadable_day_folder_is_reported_and_its_events_kept(
+    fresh_db: Store, fixture_archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await ingest(fresh_db, fixture_archive)
+    before = await fresh_db.events_on(DAY)
+    (fixture_archive / "news/2016/03/14" / f"{FLOOD}.md").write_text(pages.EN_FLOOD + "\nmore\n")
+    list_pages = prepare._list_pages
+
+    def unreadable(folder: prepare.DayFolder) -> object:
+        if folder.date == DAY:
+            raise PermissionError(13, "Permission denied")
+        return list_pages(folder)
+
+    monkeypatch.setattr(prepare, "_list_pages", unreadable)
+    report = await ingest(fresh_db, fixture_archive)  # the day is read again: it changed
+    assert [reason for _, reason in report.skipped] == ["folder unreadable: Permission denied"]
+    assert not report.changed
+    assert await fresh_db.events_on(DAY) == before
 
 
 async def test_chinese_edition_is_detected_and_kept_apart(
