@@ -121,7 +121,6 @@ MIGRATIONS: tuple[str, ...] = (
         link_id INTEGER NOT NULL REFERENCES related_links (id),
         PRIMARY KEY (event_id, position)
     ) WITHOUT ROWID;
-    CREATE INDEX related_by_link ON related (link_id);
     INSERT INTO related (event_id, position, link_id)
         SELECT r.event_id, r.position, l.id FROM related_before_4 AS r JOIN related_links AS l
         ON l.target_date IS r.target_date AND l.target_slug = r.target_slug

@@ -58,6 +58,8 @@ class Store:
         self._conn = conn
         self._link_ids: dict[int, int] | None = None
         self._link_ids_version = -1
+        self._bulk = False
+        self._links_to_drop = False  # some events were replaced or deleted during bulk writes
 
     @classmethod
     @asynccontextmanager
@@ -142,12 +144,26 @@ class Store:
         for the disk)."""
         await self._conn.execute(f"PRAGMA cache_size = {WRITE_CACHE_KIB}")
         await self._conn.execute(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}")
+        self._bulk = True
         try:
             yield
+            if self._links_to_drop:
+                await self._in_thread(self._drop_unused_links_in_transaction)
         finally:
+            self._bulk = False
             await self._conn.execute("PRAGMA wal_autocheckpoint = 1000")
             await self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             await self._conn.execute(f"PRAGMA cache_size = {READ_CACHE_KIB}")
+
+    def _drop_unused_links_in_transaction(self) -> None:
+        db = self._raw
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            self._drop_unused_links(db)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     async def write_events(
         self,
@@ -185,7 +201,6 @@ class Store:
             new_links: dict[int, int] = {}
             replaced = [event_id for event_id, _ in upserts if event_id is not None]
             gone = [(event_id,) for event_id in [*deletes, *replaced]]
-            links_before = self._related_link_ids(db, [*deletes, *replaced])
             for table in ("aliases", "sources", "related", "tags"):
                 db.executemany(f"DELETE FROM {table} WHERE event_id = ?", gone)
             db.executemany("DELETE FROM events_fts WHERE rowid = ?", gone)
@@ -240,8 +255,8 @@ class Store:
                 link_rows,
             )
             db.executemany("INSERT INTO related VALUES (?,?,?)", related_rows)
-            orphans = self._unreferenced_links(db, links_before)
-            db.executemany("DELETE FROM related_links WHERE id = ?", [(i,) for i in orphans])
+            if gone and not self._bulk:
+                self._drop_unused_links(db)
             db.executemany("INSERT INTO tags VALUES (?,?,?)", tag_rows)
             db.executemany(
                 "INSERT INTO events_fts (rowid, headline, summary, topic, tags) VALUES (?,?,?,?,?)",
@@ -262,8 +277,8 @@ class Store:
         finally:
             db.execute("PRAGMA foreign_keys = ON")
         link_ids.update(new_links)
-        if orphans:
-            self._link_ids = None  # reloaded by the next write
+        if gone and self._bulk:
+            self._links_to_drop = True
         return WriteResult(tuple(inserted), tuple(updated), tuple(deletes))
 
     def _link_ids_sync(self, db: Any) -> dict[int, int]:
@@ -277,20 +292,14 @@ class Store:
             self._link_ids_version = version
         return self._link_ids
 
-    @staticmethod
-    def _related_link_ids(db: Any, event_ids: list[int]) -> set[int]:
-        found: set[int] = set()
-        for start in range(0, len(event_ids), 500):
-            chunk = event_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT DISTINCT link_id FROM related WHERE event_id IN ({marks})"
-            found.update(link_id for (link_id,) in db.execute(sql, chunk))
-        return found
-
-    @staticmethod
-    def _unreferenced_links(db: Any, link_ids: set[int]) -> list[int]:
-        sql = "SELECT NOT EXISTS (SELECT 1 FROM related WHERE link_id = ?)"
-        return [i for i in sorted(link_ids) if db.execute(sql, (i,)).fetchone()[0]]
+    def _drop_unused_links(self, db: Any) -> None:
+        """Remove related links that no event lists any more (one scan of ``related``, so
+        bulk writes do it once at the end)."""
+        if db.execute(
+            "DELETE FROM related_links WHERE id NOT IN (SELECT link_id FROM related)"
+        ).rowcount:
+            self._link_ids = None  # read again by the next write
+        self._links_to_drop = False
 
     @staticmethod
     def _next_id(db: Any, table: str) -> int:

@@ -90,6 +90,10 @@ async def test_changed_new_and_deleted_pages(fresh_db: Store, fixture_archive: P
     probe = next(e for e in events.values() if e.topic == "Space")
     assert probe.id == ids[probe.slug] and len(probe.aliases) == 1
     assert await fresh_db.events_on(DAY + dt.timedelta(days=1)) == []
+    # what hangs off replaced and removed events went with them
+    assert await fresh_db._fetch("PRAGMA foreign_key_check") == []
+    unused = "SELECT COUNT(*) FROM related_links WHERE id NOT IN (SELECT link_id FROM related)"
+    assert (await fresh_db._fetch(unused))[0][0] == 0
 
 
 async def test_page_that_stops_parsing_keeps_its_stored_event(
