@@ -7,7 +7,7 @@ from archive.ingest import ingest
 from archive.migrations import MIGRATIONS
 from archive.models import Event, RelatedLink, Source
 from archive.rows import content_hash
-from archive.store import Store
+from archive.store import PAGE_SIZE, Store
 
 DAY = dt.date(2016, 3, 14)
 
@@ -32,6 +32,10 @@ def _event(slug: str, date: dt.date = DAY, **fields: object) -> Event:
 async def test_fresh_database_is_fully_migrated(fresh_db: Store) -> None:
     assert await fresh_db.schema_version() == len(MIGRATIONS)
     assert await fresh_db.migrate() == len(MIGRATIONS)  # a second run is a no-op
+
+
+async def test_new_database_uses_larger_pages(fresh_db: Store) -> None:
+    assert await fresh_db._fetch("PRAGMA page_size") == [(PAGE_SIZE,)]
 
 
 async def test_migrations_run_in_order_from_an_older_version(tmp_path: Path) -> None:
