@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archive.parser import link_lang
-from archive.prepare import DayFolder, PreparedDay, folder_fingerprint, prepare_days
+from archive.prepare import (
+    DayFolder,
+    PreparedDay,
+    folder_fingerprint,
+    parser_process_started,
+    prepare_days,
+)
 from archive.rows import EventRows
 from archive.store import IngestState, Store
 
@@ -182,7 +188,10 @@ async def _parse_in_processes(
     progress: Callable[[int], None] | None,
 ) -> None:
     loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_parser_processes()) as pool:
+    processes = ProcessPoolExecutor(
+        max_workers=workers, mp_context=_parser_processes(), initializer=parser_process_started
+    )
+    with processes as pool:
         futures = [loop.run_in_executor(pool, prepare_days, chunk, edition) for chunk in chunks[1:]]
         # The first chunk is parsed here while the pool starts, so writing starts sooner.
         futures.insert(

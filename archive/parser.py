@@ -70,13 +70,11 @@ class DayEntry(NamedTuple):
 
 class DayPage(NamedTuple):
     date: dt.date
-    lang: str | None
     entries: tuple[DayEntry, ...]
 
 
 class EventPage(NamedTuple):
     date: dt.date
-    lang: str | None
     slug: str
     headline: str
     summary: str
@@ -129,6 +127,7 @@ def _resolve_link(target: str, base_dir: str) -> PageLink | None:
 
 
 def link_lang(text: str) -> str | None:
+    """The edition of a page, from its first ``/xx/news/`` link (ingest asks once per archive)."""
     match = re.search(r"\]\(/([a-z]{2,3}(?:-[A-Za-z]+)?)/news/", text)
     return match.group(1) if match else None
 
@@ -245,7 +244,7 @@ def parse_day_page(text: str, date: dt.date) -> DayPage:
     flush()
     if not saw_day_heading and not entries:
         raise ParseError("no day heading and no events")
-    return DayPage(date=date, lang=link_lang(text), entries=tuple(entries))
+    return DayPage(date=date, entries=tuple(entries))
 
 
 class _Item(NamedTuple):
@@ -375,7 +374,6 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
                     earlier.append(link.slug)
     return EventPage(
         date=date,
-        lang=link_lang(text),
         slug=slug,
         headline=headline,
         summary=squash_space(" ".join(summary)),

@@ -3,7 +3,13 @@ import datetime as dt
 import pytest
 
 from archive.models import RelatedLink, Source
-from archive.parser import ParseError, parse_day_page, parse_event_page, parse_link_target
+from archive.parser import (
+    ParseError,
+    link_lang,
+    parse_day_page,
+    parse_event_page,
+    parse_link_target,
+)
 from tests.fixtures import archive_pages as pages
 
 DAY = dt.date(2016, 3, 14)
@@ -60,7 +66,7 @@ def test_later_variant_topic_cover_and_changes() -> None:
 
 def test_chinese_event_page_localised_headings() -> None:
     page = parse_event_page(pages.ZH_SAKURA, DAY, "日本气象厅宣布东京樱花开始开放-比往年早五天")
-    assert page.lang == "zh"
+    assert link_lang(pages.ZH_SAKURA) == "zh"
     assert page.topic == "日本"
     assert page.headline == "日本气象厅宣布东京樱花开始开放，比往年早五天。"
     assert page.summary == "气象厅表示，今年气温偏高。"
@@ -72,7 +78,7 @@ def test_chinese_event_page_localised_headings() -> None:
 
 def test_english_day_page_lists_every_event() -> None:
     day = parse_day_page(pages.EN_DAY_2016_03_14, DAY)
-    assert day.lang is None
+    assert link_lang(pages.EN_DAY_2016_03_14) is None
     assert [e.topic for e in day.entries] == ["Flooding in Lagos", "Chess", "Space", None]
     flood, chess, probe, strike = day.entries
     assert flood.summary.startswith("Emergency services in Lagos")
@@ -91,7 +97,7 @@ def test_english_day_page_lists_every_event() -> None:
 
 def test_chinese_day_page_strips_inline_citations() -> None:
     day = parse_day_page(pages.ZH_DAY_2016_03_14, DAY)
-    assert day.lang == "zh"
+    assert link_lang(pages.ZH_DAY_2016_03_14) == "zh"
     assert [e.topic for e in day.entries] == ["日本", "北京"]
     assert day.entries[1].headline == "北京举行国际马拉松比赛，约三万人参加。"
     assert day.entries[1].link is not None
