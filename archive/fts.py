@@ -24,10 +24,11 @@ STOPWORDS = frozenset(
 )
 
 
-def _bigrams(run: str) -> str:
+def _spaced_bigrams(match: re.Match[str]) -> str:
+    run = match.group(0)
     if len(run) == 1:
-        return run
-    return " ".join(map(operator.add, run, run[1:]))
+        return f" {run} "
+    return f" {' '.join(map(operator.add, run, run[1:]))} "
 
 
 @lru_cache(maxsize=4096)
@@ -40,7 +41,7 @@ def fts_text(text: str) -> str:
     """Document text as it is handed to FTS5."""
     if text.isascii():
         return text
-    return _CJK_RUN.sub(lambda m: f" {_bigrams(m.group(0))} ", text)
+    return _CJK_RUN.sub(_spaced_bigrams, text)
 
 
 def fts_terms(question: str) -> list[str]:

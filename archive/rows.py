@@ -8,7 +8,6 @@ processes. The content hash is taken over exactly these rows: what is written.
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 from typing import NamedTuple
 
 from archive.fts import fts_label, fts_text
@@ -37,18 +36,25 @@ class EventRows(NamedTuple):
     content_hash: str
 
 
-@lru_cache(maxsize=1 << 16)
+# The parser hands out one RelatedLink object per distinct Related line, and those recur on
+# many pages: rows are cached by object identity (the cache holds the object, so its id
+# can't be reused), which skips hashing the dataclass on every occurrence.
+_ROWS_BY_LINK: dict[int, tuple[RelatedLink, RelatedRow]] = {}
+_ROWS_KEPT = 1 << 16
+
+
 def _related_row(link: RelatedLink) -> RelatedRow:
-    # The same related links recur on many pages: one shared row each, sent once per batch.
+    cached = _ROWS_BY_LINK.get(id(link))
+    if cached is not None and cached[0] is link:
+        return cached[1]
     date = link.date.isoformat() if link.date else None
     tags = TAG_SEPARATOR.join(link.tags)
-    return (
-        _link_id(date or "", link.slug, link.headline, tags),
-        date,
-        link.slug,
-        link.headline,
-        tags,
-    )
+    key = _link_id(date or "", link.slug, link.headline, tags)
+    row = (key, date, link.slug, link.headline, tags)
+    if len(_ROWS_BY_LINK) >= _ROWS_KEPT:
+        _ROWS_BY_LINK.clear()
+    _ROWS_BY_LINK[id(link)] = (link, row)
+    return row
 
 
 def _link_id(*fields: str) -> int:
