@@ -9,6 +9,8 @@ import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from itertools import count, repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -206,23 +208,23 @@ class Store:
         try:
             db.execute("BEGIN IMMEDIATE")
             link_ids = self._link_ids_sync(db)
-            new_links: dict[int, int] = {}
             replaced = [event_id for event_id, _ in upserts if event_id is not None]
             gone = [(event_id,) for event_id in [*deletes, *replaced]]
             for table in ("aliases", "sources", "related", "tags"):
                 db.executemany(f"DELETE FROM {table} WHERE event_id = ?", gone)
             db.executemany("DELETE FROM events_fts WHERE rowid = ?", gone)
             db.executemany("DELETE FROM events WHERE id = ?", [(i,) for i in deletes])
+            link_rows = self._new_links(upserts, link_ids, self._next_id(db, "related_links"))
             alias_rows: list[tuple[Any, ...]] = []
             source_rows: list[tuple[Any, ...]] = []
             related_rows: list[tuple[Any, ...]] = []
-            link_rows: list[tuple[Any, ...]] = []
             tag_rows: list[tuple[Any, ...]] = []
             fts_rows: list[tuple[Any, ...]] = []
             new_rows: list[tuple[Any, ...]] = []
             update_rows: list[tuple[Any, ...]] = []
             next_id = self._next_id(db, "events")
-            next_link_id = self._next_id(db, "related_links")
+            link_id = link_ids.__getitem__
+            # zip/map build the rows without a Python step per row (tens of thousands a batch)
             for event_id, row in upserts:
                 if event_id is None:
                     event_id, next_id = next_id, next_id + 1
@@ -231,18 +233,14 @@ class Store:
                 else:
                     updated.append(event_id)
                     target = update_rows
-                lang, date = row.lang, row.date
-                target.append((*row[:9], row.content_hash, date[5:], event_id))
-                alias_rows.extend((lang, date, alias, event_id) for alias in row.aliases)
+                target.append((*row[:9], row.content_hash, row.date[5:], event_id))
+                alias_rows.extend(
+                    zip(repeat(row.lang), repeat(row.date), row.aliases, repeat(event_id))
+                )
                 source_rows.extend((event_id, n, *s) for n, s in enumerate(row.sources))
-                for n, link in enumerate(row.related):
-                    link_id = link_ids.get(link[0]) or new_links.get(link[0])
-                    if link_id is None:
-                        link_id = new_links[link[0]] = next_link_id
-                        next_link_id += 1
-                        link_rows.append((link_id, *link))
-                    related_rows.append((event_id, n, link_id))
-                tag_rows.extend((event_id, n, tag) for n, tag in enumerate(row.tags))
+                keys = map(link_id, map(itemgetter(0), row.related))
+                related_rows.extend(zip(repeat(event_id), count(), keys))
+                tag_rows.extend(zip(repeat(event_id), count(), row.tags))
                 fts_rows.append((event_id, *row.fts))
             db.executemany(
                 "INSERT INTO events (lang, date, slug, headline, summary, topic, cover_image,"
@@ -281,13 +279,28 @@ class Store:
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
+            self._link_ids = None  # it may hold ids of links that were not written
             raise
         finally:
             db.execute("PRAGMA foreign_keys = ON")
-        link_ids.update(new_links)
         if gone and self._bulk:
             self._links_to_drop = True
         return WriteResult(tuple(inserted), tuple(updated), tuple(deletes))
+
+    @staticmethod
+    def _new_links(
+        upserts: list[tuple[int | None, EventRows]], link_ids: dict[int, int], next_id: int
+    ) -> list[tuple[Any, ...]]:
+        """Give the batch's related links that the store lacks ids (added to ``link_ids``)
+        and return their rows, in order of first appearance."""
+        rows: list[tuple[Any, ...]] = []
+        for _, row in upserts:
+            for link in row.related:
+                if link[0] not in link_ids:
+                    link_ids[link[0]] = next_id
+                    rows.append((next_id, *link))
+                    next_id += 1
+        return rows
 
     def _link_ids_sync(self, db: Any) -> dict[int, int]:
         """Related links by hash -> id. Kept between writes, and read again when another
