@@ -1,4 +1,5 @@
 import datetime as dt
+import random
 
 from archive.dedupe import headline_key, same_event
 from archive.prepare import DayFolder, prepare_day
@@ -105,3 +106,34 @@ def test_real_copies_of_2015_11_1_are_merged() -> None:
     # the current version's Changes section names a copy that is not on disk: still an alias
     assert any(a.startswith("azerbaijani-parliamentary-election-2015") for a in azeri)
     assert len(events) == 14  # the day page lists 14 events
+
+
+def _same_event_without_bound(a: str, b: str) -> bool:
+    """same_event as the rule states it, SequenceMatcher on every pair."""
+    from difflib import SequenceMatcher
+
+    from archive import dedupe
+
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    if not a or not b or a == b or short in long:
+        return bool(a and b)
+    if len(short) < (dedupe.MIN_KEY_CJK if dedupe._CJK.search(short) else dedupe.MIN_KEY):
+        return False
+    blocks = SequenceMatcher(None, short, long, autojunk=False).get_matching_blocks()
+    shared = sum(block.size for block in blocks if block.size >= dedupe.MIN_RUN)
+    return shared >= dedupe.MIN_COVERAGE * len(short)
+
+
+def test_the_cheap_bound_never_changes_a_verdict() -> None:
+    rng = random.Random(7)
+    base = headline_key("Ten gunmen storm the five-star Radisson Blu Hotel in the Malian capital")
+    words = ["bamako", "hotel", "gunmen", "storm", "radisson", "capital", "mali", "the", "a"]
+    for _ in range(3000):
+        text = list(base)
+        for _ in range(rng.randint(0, 6)):  # letters changed, dropped or added
+            i = rng.randrange(len(text))
+            text[i : i + rng.randint(0, 2)] = rng.choice(["", "a", "xy", rng.choice(words)])
+        other = "".join(text)
+        if rng.random() < 0.3:
+            other = "".join(rng.sample(words, 5)) + other[rng.randint(0, 20) :]
+        assert same_event(base, other) == _same_event_without_bound(base, other), other
