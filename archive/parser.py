@@ -364,9 +364,11 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
             sources.extend(found)
             cover = cover or image
         elif kind == "related":
-            related.extend(
-                link for item in items if (link := _item_link(item, base_dir)) is not None
-            )
+            for item in items:
+                if item.link is not None:
+                    related.append(item.link)
+                elif (link := _item_link(item, base_dir)) is not None:
+                    related.append(link)
         elif kind == "changes":
             for item in items:
                 link = _item_link(item, base_dir)
