@@ -9,6 +9,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,11 +201,25 @@ async def _parse_in_processes(
         try:
             done = 0
             while done < len(futures):
-                days = await futures[done]
+                try:
+                    days = await futures[done]
+                except BrokenProcessPool as exc:  # a parser process was killed (out of memory?)
+                    reason = f"{exc}; the remaining days were read in the main process"
+                    report.warnings.append(("parser processes", reason))
+                    for chunk in chunks[done:]:
+                        days = await asyncio.to_thread(prepare_days, chunk, edition)
+                        await _store_days(store, days, edition, state, report)
+                        if progress is not None:
+                            progress(len(chunk))
+                    return
                 batch = 1
                 # Whatever else is ready goes into the same transaction: fewer commits when
                 # the writing falls behind the parsing.
-                while done + batch < len(futures) and futures[done + batch].done():
+                while (
+                    done + batch < len(futures)
+                    and futures[done + batch].done()
+                    and futures[done + batch].exception() is None
+                ):
                     days += futures[done + batch].result()
                     batch += 1
                 await _store_days(store, days, edition, state, report)

@@ -1,9 +1,13 @@
 import datetime as dt
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from archive import ingest as ingest_module
 from archive import prepare
 from archive.ingest import ArchiveNotFound, ingest
 from archive.parser import parse_day_page, parse_link_target
@@ -135,6 +139,48 @@ async def test_unreadable_day_folder_is_reported_and_its_events_kept(
     assert [reason for _, reason in report.skipped] == ["folder unreadable: Permission denied"]
     assert not report.changed
     assert await fresh_db.events_on(DAY) == before
+
+
+class _PoolThatLosesAProcess(ThreadPoolExecutor):
+    """Stands in for the parser processes: the second task fails as when a process is killed."""
+
+    def __init__(self, max_workers: int, **_: object) -> None:
+        super().__init__(max_workers)
+        self.tasks = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.tasks += 1
+        if self.tasks == 2:
+            lost: Future[Any] = Future()
+            lost.set_exception(BrokenProcessPool("a parser process was terminated abruptly"))
+            return lost
+        return super().submit(fn, *args, **kwargs)
+
+
+async def test_a_lost_parser_process_does_not_stop_the_ingest(
+    tmp_path: Path, fixture_archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    days = ["2016/03/16", "2016/03/17"]
+    orphan = (
+        fixture_archive / "news/2016/03/15/nigeria-s-president-visits-flood-hit-areas-of-lagos.md"
+    )
+    for day in days:
+        (fixture_archive / "news" / day).mkdir(parents=True)
+        (fixture_archive / "news" / day / orphan.name).write_text(orphan.read_text())
+    async with Store.open(tmp_path / "expected.sqlite3") as expected:
+        await ingest(expected, fixture_archive, workers=1)
+        want = [
+            e.to_dict() for d in range(14, 18) for e in await expected.events_on(DAY.replace(day=d))
+        ]
+    monkeypatch.setattr(ingest_module, "ProcessPoolExecutor", _PoolThatLosesAProcess)
+    async with Store.open(tmp_path / "got.sqlite3") as store:
+        report = await ingest(store, fixture_archive, workers=2, chunk_days=1)
+        got = [
+            e.to_dict() for d in range(14, 18) for e in await store.events_on(DAY.replace(day=d))
+        ]
+    assert got == want and len(got) == 7
+    assert [path for path, _ in report.warnings] == ["parser processes"]
+    assert "terminated abruptly" in report.warnings[0][1]
 
 
 async def test_chinese_edition_is_detected_and_kept_apart(
