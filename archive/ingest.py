@@ -169,14 +169,25 @@ async def ingest(
     workers = workers if workers is not None else min(4, os.cpu_count() or 1)
     async with store.bulk_writes():
         if workers <= 1 or len(chunks) < 3:
-            for chunk in chunks:
-                days = await asyncio.to_thread(prepare_days, chunk, edition)
-                await _store_days(store, days, edition, state, report)
-                if progress is not None:
-                    progress(len(chunk))
+            await _parse_here(store, chunks, edition, state, report, progress)
         else:
             await _parse_in_processes(store, chunks, edition, workers, state, report, progress)
     return report
+
+
+async def _parse_here(
+    store: Store,
+    chunks: list[list[DayFolder]],
+    edition: str,
+    state: IngestState,
+    report: IngestReport,
+    progress: Callable[[int], None] | None,
+) -> None:
+    for chunk in chunks:
+        days = await asyncio.to_thread(prepare_days, chunk, edition)
+        await _store_days(store, days, edition, state, report)
+        if progress is not None:
+            progress(len(chunk))
 
 
 async def _parse_in_processes(
@@ -206,11 +217,7 @@ async def _parse_in_processes(
                 except BrokenProcessPool as exc:  # a parser process was killed (out of memory?)
                     reason = f"{exc}; the remaining days were read in the main process"
                     report.warnings.append(("parser processes", reason))
-                    for chunk in chunks[done:]:
-                        days = await asyncio.to_thread(prepare_days, chunk, edition)
-                        await _store_days(store, days, edition, state, report)
-                        if progress is not None:
-                            progress(len(chunk))
+                    await _parse_here(store, chunks[done:], edition, state, report, progress)
                     return
                 batch = 1
                 # Whatever else is ready goes into the same transaction: fewer commits when
