@@ -49,17 +49,22 @@ def _related_row(link: RelatedLink) -> RelatedRow:
         return cached[1]
     date = link.date.isoformat() if link.date else None
     tags = TAG_SEPARATOR.join(link.tags)
-    key = _link_id(date or "", link.slug, link.headline, tags)
-    row = (key, date, link.slug, link.headline, tags)
+    row = (
+        _link_hash(date or "", link.slug, link.headline, tags),
+        date,
+        link.slug,
+        link.headline,
+        tags,
+    )
     if len(_ROWS_BY_LINK) >= _ROWS_KEPT:
         _ROWS_BY_LINK.clear()
     _ROWS_BY_LINK[id(link)] = (link, row)
     return row
 
 
-def _link_id(*fields: str) -> int:
-    """A related link's id: a 64-bit hash of its fields, so that any process can work it out
-    and a link listed by many pages is stored once."""
+def _link_hash(*fields: str) -> int:
+    """A related link's identity: a 64-bit hash of its fields, which any process can work
+    out, so that the store keeps a link that many pages list once (``related_links.hash``)."""
     digest = hashlib.blake2b("\x1c".join(fields).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
