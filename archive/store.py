@@ -1,6 +1,8 @@
 """The SQLite store: every SQL statement of the project lives in this module.
 
-One aiosqlite connection per process, WAL mode, numbered migrations (``archive.migrations``).
+One aiosqlite connection per process, WAL mode, numbered migrations recorded per owner
+(``archive.migrations``). The bot keeps its own tables in the same database file, with its own
+SQL and migrations (``bot.state``), on this store's connection.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import aiosqlite
 
 from archive.fts import fts_match, fts_terms
-from archive.migrations import MIGRATIONS
+from archive.migrations import ARCHIVE_MIGRATIONS, SchemaTooNew, applied_migration, apply_migrations
 from archive.models import Event, RelatedLink, Source
 from archive.rows import TAG_SEPARATOR, EventRows, event_rows
 
@@ -55,6 +57,9 @@ class WriteResult:
     inserted: tuple[int, ...]
     updated: tuple[int, ...]
     deleted: tuple[int, ...]
+
+
+__all__ = ["IngestState", "SchemaTooNew", "Store", "WriteResult"]
 
 
 class Store:
@@ -106,21 +111,14 @@ class Store:
         await self.migrate()
 
     async def schema_version(self) -> int:
-        async with self._conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        """The archive's migration number recorded in the database."""
+        return await applied_migration(self._conn, ARCHIVE_MIGRATIONS.owner)
 
     async def migrate(self) -> int:
-        """Apply pending migrations in order, each in its own transaction."""
-        version = await self.schema_version()
-        for number, script in enumerate(MIGRATIONS, start=1):
-            if number <= version:
-                continue
-            await self._conn.executescript(
-                f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
-            )
-            version = number
-        return version
+        """Apply the archive's pending migrations in order, each in its own transaction.
+
+        Raises ``SchemaTooNew`` for a database written by a newer Dateline."""
+        return await apply_migrations(self._conn, ARCHIVE_MIGRATIONS)
 
     # ----- writes -------------------------------------------------------------------------
 
@@ -569,234 +567,3 @@ class Store:
     async def count_events(self) -> int:
         rows = await self._fetch("SELECT COUNT(*) FROM events")
         return int(rows[0][0])
-
-    # ----- bot: server settings and daily posts -----
-
-    async def guild_settings(self, guild_id: int) -> GuildSettingsRow | None:
-        """A server's daily-post settings, or None if it never configured anything."""
-        rows = await self._fetch(
-            f"SELECT {_GUILD_COLUMNS} FROM bot_guild_settings WHERE guild_id = ?", (guild_id,)
-        )
-        return _guild_row(rows[0]) if rows else None
-
-    async def enabled_guild_settings(self) -> list[GuildSettingsRow]:
-        """Every server with daily posts switched on and a channel chosen."""
-        rows = await self._fetch(
-            f"SELECT {_GUILD_COLUMNS} FROM bot_guild_settings"
-            " WHERE enabled = 1 AND channel_id IS NOT NULL ORDER BY guild_id"
-        )
-        return [_guild_row(row) for row in rows]
-
-    async def set_guild_channel(self, guild_id: int, channel_id: int, now: dt.datetime) -> None:
-        """Post daily in ``channel_id``; switching posts on (again) starts from ``now``."""
-        stamp = _utc_text(now)
-        await self._conn.execute(
-            "INSERT INTO bot_guild_settings (guild_id, channel_id, enabled, enabled_since,"
-            " updated_at) VALUES (?, ?, 1, ?, ?)"
-            " ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id,"
-            " enabled_since = CASE WHEN enabled = 1 THEN enabled_since"
-            " ELSE excluded.enabled_since END, enabled = 1, updated_at = excluded.updated_at",
-            (guild_id, channel_id, stamp, stamp),
-        )
-        await self._conn.commit()
-
-    async def set_guild_post_time(self, guild_id: int, post_time: str, now: dt.datetime) -> None:
-        """The local time (HH:MM) of the daily post."""
-        await self._conn.execute(
-            "INSERT INTO bot_guild_settings (guild_id, post_time, updated_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (guild_id) DO UPDATE SET post_time = excluded.post_time,"
-            " updated_at = excluded.updated_at",
-            (guild_id, post_time, _utc_text(now)),
-        )
-        await self._conn.commit()
-
-    async def set_guild_timezone(self, guild_id: int, timezone: str, now: dt.datetime) -> None:
-        """The IANA timezone the post time is read in."""
-        await self._conn.execute(
-            "INSERT INTO bot_guild_settings (guild_id, timezone, updated_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (guild_id) DO UPDATE SET timezone = excluded.timezone,"
-            " updated_at = excluded.updated_at",
-            (guild_id, timezone, _utc_text(now)),
-        )
-        await self._conn.commit()
-
-    async def disable_guild(self, guild_id: int, now: dt.datetime) -> bool:
-        """Stop daily posts (the channel, time and timezone are kept); False if none were on."""
-        cur = await self._conn.execute(
-            "UPDATE bot_guild_settings SET enabled = 0, updated_at = ?"
-            " WHERE guild_id = ? AND enabled = 1",
-            (_utc_text(now), guild_id),
-        )
-        await self._conn.commit()
-        return cur.rowcount > 0
-
-    async def claim_daily_post(
-        self,
-        guild_id: int,
-        channel_id: int,
-        local_date: dt.date,
-        now: dt.datetime,
-        *,
-        max_attempts: int,
-        lease: dt.timedelta,
-    ) -> DailyPostRow | None:
-        """Atomically take the right to post (server, channel, local date), or None.
-
-        Claimable: a day never tried; a failed try whose retry time has come; a claim older than
-        ``lease`` (its process died mid-post) - each while fewer than ``max_attempts`` were made.
-        A sent post is never claimable again.
-        """
-        stamp = _utc_text(now)
-        async with self._conn.execute(
-            "INSERT INTO bot_daily_posts (guild_id, channel_id, local_date, status, attempts,"
-            " first_claimed_at, claimed_at) VALUES (?, ?, ?, 'claimed', 1, ?, ?)"
-            " ON CONFLICT (guild_id, channel_id, local_date) DO UPDATE SET status = 'claimed',"
-            " attempts = attempts + 1, claimed_at = excluded.claimed_at, retry_at = NULL"
-            " WHERE attempts < ? AND ((status = 'failed' AND (retry_at IS NULL OR retry_at <= ?))"
-            " OR (status = 'claimed' AND claimed_at <= ?))"
-            f" RETURNING {_POST_COLUMNS}",
-            (
-                guild_id,
-                channel_id,
-                local_date.isoformat(),
-                stamp,
-                stamp,
-                max_attempts,
-                stamp,
-                _utc_text(now - lease),
-            ),
-        ) as cur:
-            row = await cur.fetchone()
-        await self._conn.commit()
-        return _post_row(row) if row else None
-
-    async def mark_daily_post_sent(
-        self, guild_id: int, channel_id: int, local_date: dt.date, message_id: int
-    ) -> None:
-        await self._conn.execute(
-            "UPDATE bot_daily_posts SET status = 'sent', message_id = ?, retry_at = NULL,"
-            " last_error = NULL WHERE guild_id = ? AND channel_id = ? AND local_date = ?",
-            (message_id, guild_id, channel_id, local_date.isoformat()),
-        )
-        await self._conn.commit()
-
-    async def mark_daily_post_failed(
-        self,
-        guild_id: int,
-        channel_id: int,
-        local_date: dt.date,
-        error: str,
-        retry_at: dt.datetime | None,
-    ) -> None:
-        """Record a failed try; ``retry_at`` None means it is given up for that day."""
-        await self._conn.execute(
-            "UPDATE bot_daily_posts SET status = 'failed', last_error = ?, retry_at = ?"
-            " WHERE guild_id = ? AND channel_id = ? AND local_date = ?",
-            (
-                error[:500],
-                _utc_text(retry_at) if retry_at else "9999-12-31 00:00:00.000000",
-                guild_id,
-                channel_id,
-                local_date.isoformat(),
-            ),
-        )
-        await self._conn.commit()
-
-    async def daily_post(
-        self, guild_id: int, channel_id: int, local_date: dt.date
-    ) -> DailyPostRow | None:
-        rows = await self._fetch(
-            f"SELECT {_POST_COLUMNS} FROM bot_daily_posts"
-            " WHERE guild_id = ? AND channel_id = ? AND local_date = ?",
-            (guild_id, channel_id, local_date.isoformat()),
-        )
-        return _post_row(rows[0]) if rows else None
-
-    async def daily_posts(self, guild_id: int) -> list[DailyPostRow]:
-        """A server's daily posts, newest day first."""
-        rows = await self._fetch(
-            f"SELECT {_POST_COLUMNS} FROM bot_daily_posts WHERE guild_id = ?"
-            " ORDER BY local_date DESC, channel_id",
-            (guild_id,),
-        )
-        return [_post_row(row) for row in rows]
-
-    async def next_daily_retry(self, after: dt.datetime) -> dt.datetime | None:
-        """The earliest retry of a failed post planned after ``after`` (given-up ones aside)."""
-        rows = await self._fetch(
-            "SELECT MIN(retry_at) FROM bot_daily_posts WHERE status = 'failed'"
-            " AND retry_at > ? AND retry_at < '9999'",
-            (_utc_text(after),),
-        )
-        return _utc_parse(rows[0][0]) if rows and rows[0][0] else None
-
-
-# ----- bot: server settings and daily posts -----
-
-_GUILD_COLUMNS = "guild_id, channel_id, post_time, timezone, enabled, enabled_since"
-_POST_COLUMNS = (
-    "guild_id, channel_id, local_date, status, attempts, message_id, first_claimed_at,"
-    " claimed_at, retry_at, last_error"
-)
-
-
-def _utc_text(moment: dt.datetime) -> str:
-    # Fixed width, UTC: these strings compare in time order inside SQL.
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _utc_parse(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=dt.UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class GuildSettingsRow:
-    guild_id: int
-    channel_id: int | None
-    post_time: str | None  # None: the configured default
-    timezone: str | None  # None: the configured default
-    enabled: bool
-    enabled_since: dt.datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class DailyPostRow:
-    guild_id: int
-    channel_id: int
-    local_date: dt.date
-    status: str  # 'claimed', 'sent' or 'failed'
-    attempts: int
-    message_id: int | None
-    first_claimed_at: dt.datetime
-    claimed_at: dt.datetime
-    retry_at: dt.datetime | None  # 9999-12-31: given up
-    last_error: str | None
-
-
-def _guild_row(row: Any) -> GuildSettingsRow:
-    guild_id, channel_id, post_time, timezone, enabled, enabled_since = row
-    return GuildSettingsRow(
-        guild_id=int(guild_id),
-        channel_id=int(channel_id) if channel_id is not None else None,
-        post_time=post_time,
-        timezone=timezone,
-        enabled=bool(enabled),
-        enabled_since=_utc_parse(enabled_since) if enabled_since else None,
-    )
-
-
-def _post_row(row: Any) -> DailyPostRow:
-    (guild_id, channel_id, local_date, status, attempts, message_id, first_claimed_at,
-     claimed_at, retry_at, last_error) = row  # fmt: skip
-    return DailyPostRow(
-        guild_id=int(guild_id),
-        channel_id=int(channel_id),
-        local_date=dt.date.fromisoformat(local_date),
-        status=str(status),
-        attempts=int(attempts),
-        message_id=int(message_id) if message_id is not None else None,
-        first_claimed_at=_utc_parse(first_claimed_at),
-        claimed_at=_utc_parse(claimed_at),
-        retry_at=_utc_parse(retry_at) if retry_at else None,
-        last_error=last_error,
-    )

@@ -101,7 +101,9 @@ async def main() -> None:
             await ensure_ingested(settings, store)
             questions = await load_questions(store)
             encoder = await asyncio.to_thread(load_encoder, settings.embeddings)
-            searcher = await Searcher.load(settings, store, encoder)
+            searcher = await Searcher.load(
+                settings.storage.index_dir, settings.embeddings, settings.search, store, encoder
+            )
             answerable = sum(bool(q.answers) for q in questions)
             print(
                 f"{len(questions)} questions ({answerable} with an answer,"

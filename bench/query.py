@@ -84,7 +84,9 @@ async def real_sample(config: Path | None, n: int) -> dict[str, object]:
         async with Store.open(settings.storage.database) as store:
             await ensure_ingested(settings, store)
             encoder = await asyncio.to_thread(load_encoder, settings.embeddings)
-            searcher = await Searcher.load(settings, store, encoder)
+            searcher = await Searcher.load(
+                settings.storage.index_dir, settings.embeddings, settings.search, store, encoder
+            )
             result: dict[str, object] = await time_asks(searcher, questions(), n)  # type: ignore[assignment]
             result.update(
                 events=searcher.index.count,
@@ -230,7 +232,14 @@ async def serve(size: int, work: Path, n: int) -> None:
     assert index is not None and index.count == size
     rss_loaded = peak_rss_mb()
     async with Store.open(settings.storage.database) as store:
-        searcher = Searcher(settings, store, encoder, index)
+        searcher = Searcher(
+            settings.search,
+            store,
+            encoder,
+            index,
+            index_dir=settings.storage.index_dir,
+            embedding=settings.embeddings,
+        )
         timings = await time_asks(searcher, questions(), n)
         keyword = []
         for text in questions()[:50]:

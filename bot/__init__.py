@@ -1,5 +1,5 @@
-"""The Discord bot. The only package of Dateline that imports discord."""
+"""The Discord bot. The only package of Dateline that imports discord.
 
-from bot.client import DatelineBot, create_bot
-
-__all__ = ["DatelineBot", "create_bot"]
+The bot is built by ``bot.client.create_bot``; its own tables live in ``bot.state``, its
+settings slice in ``bot.settings`` (importing either does not load discord).
+"""

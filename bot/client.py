@@ -1,8 +1,10 @@
 """The bot: a ``commands.Bot`` subclass and the factory that builds it without connecting.
 
 ``create_bot`` is what ``dateline run``, ``dateline preview`` and the SimCord tests all drive.
-The store and the searcher are opened by the caller (``bot.runner.open_resources``) and passed
-in, so tests inject their own and a restarted bot reuses the same database.
+The store, the bot's state (its own tables, on the store's connection) and the searcher are
+opened by the caller (``bot.runner.open_resources``) and passed in, so tests inject their own
+and a restarted bot reuses the same database. Settings come as slices: ``BotSettings`` and the
+``ArchiveSettings`` (for links to event pages), never the composed ``dateline`` settings.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import discord
 from discord.ext import commands
 
 from archive.models import Event
+from archive.settings import ArchiveSettings
 from archive.store import Store
 from bot.errors import DatelineTree
 from bot.render import NO_MENTIONS
 from bot.schedule import DailySchedule, parse_post_time, parse_timezone
-from dateline.config import Settings
+from bot.settings import BotSettings
+from bot.state import BotState
+from bot.timer import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +69,11 @@ class Searcher(Protocol):
 class DatelineBot(commands.Bot):
     def __init__(
         self,
-        settings: Settings,
+        settings: BotSettings,
+        archive: ArchiveSettings,
         *,
         store: Store,
+        state: BotState,
         searcher: Searcher | None = None,
         clock: Clock = discord.utils.utcnow,
         sync_on_start: bool = False,
@@ -80,15 +87,19 @@ class DatelineBot(commands.Bot):
             help_command=None,
             tree_cls=DatelineTree,
         )
-        self.settings = settings
+        self.bot_settings = settings
+        self.archive_settings = archive
         self.store = store
+        self.state = state
         self.searcher = searcher
         self.clock = clock
         self.sync_on_start = sync_on_start
+        # Set when a server's daily-post settings change: the daily job looks again now.
+        self.daily_wakeup = Wakeup()
         # Fail at construction, not at the first daily post, on a bad [bot] section.
         self.default_schedule = DailySchedule(
-            parse_post_time(settings.bot.default_post_time),
-            parse_timezone(settings.bot.default_timezone),
+            parse_post_time(settings.default_post_time),
+            parse_timezone(settings.default_timezone),
         )
 
     async def setup_hook(self) -> None:
@@ -99,7 +110,7 @@ class DatelineBot(commands.Bot):
 
     async def sync_app_commands(self, guild_id: int | None = None) -> list[str]:
         """Register the slash commands with Discord: in one guild (instant) or globally."""
-        guild_id = self.settings.bot.dev_guild_id if guild_id is None else guild_id
+        guild_id = self.bot_settings.dev_guild_id if guild_id is None else guild_id
         if guild_id:
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -110,7 +121,7 @@ class DatelineBot(commands.Bot):
 
     async def schedule_for(self, guild_id: int | None) -> DailySchedule:
         """A server's daily schedule, the configured defaults filling what it did not set."""
-        row = await self.store.guild_settings(guild_id) if guild_id else None
+        row = await self.state.guild_settings(guild_id) if guild_id else None
         if row is None:
             return self.default_schedule
         return DailySchedule(
@@ -124,14 +135,22 @@ class DatelineBot(commands.Bot):
 
 
 def create_bot(
-    settings: Settings,
+    settings: BotSettings,
+    archive: ArchiveSettings,
     *,
     store: Store,
+    state: BotState,
     searcher: Searcher | None = None,
     clock: Clock = discord.utils.utcnow,
     sync_on_start: bool = False,
 ) -> DatelineBot:
     """Build the bot; nothing connects until ``start`` (or SimCord) logs it in."""
     return DatelineBot(
-        settings, store=store, searcher=searcher, clock=clock, sync_on_start=sync_on_start
+        settings,
+        archive,
+        store=store,
+        state=state,
+        searcher=searcher,
+        clock=clock,
+        sync_on_start=sync_on_start,
     )

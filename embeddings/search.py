@@ -3,18 +3,21 @@
 Production::
 
     async with Store.open(settings.storage.database) as store:
-        searcher = await Searcher.load(settings, store)   # loads the model, syncs the index
+        searcher = await Searcher.load(   # loads the model, syncs the index
+            settings.storage.index_dir, settings.embeddings, settings.search, store
+        )
         answer = await searcher.ask("Russian cruise missiles fired from the Caspian Sea")
 
-Tests: ``await Searcher.load(settings, store, FakeEncoder())`` (the index is built or updated
-for the store under ``settings.storage.index_dir``).
+Tests: ``await Searcher.load(index_dir, embedding, search, store, FakeEncoder())`` (the index
+is built or updated for the store in ``index_dir``). Only the settings slices of this layer
+(``embeddings.settings``) are taken, never the composed ``Settings``.
 
 How a question is answered:
 
 1. Dates are understood (``embeddings.dates``) and removed from the text; with the explicit
    ``date_from``/``date_to`` (which win) they filter both retrievers.
 2. The text is encoded and searched in the vector index (in a worker thread), and searched in
-   the store's FTS5 table; each gives ``settings.search.candidates`` candidates.
+   the store's FTS5 table; each gives ``SearchSettings.candidates`` candidates.
 3. Relevance floor: if the best dense cosine is below ``min_similarity`` and no keyword
    candidate contains most of the question's words, the answer is "nothing close". Dense
    candidates below the floor are dropped unless the keyword side found them too.
@@ -30,6 +33,7 @@ import asyncio
 import datetime as dt
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -37,12 +41,12 @@ import numpy as np
 from archive.fts import STOPWORDS, fts_text
 from archive.models import Event
 from archive.store import Store
-from dateline.config import Settings
 from embeddings.dates import understand_dates
 from embeddings.encoder import Encoder, load_encoder
 from embeddings.fusion import reciprocal_rank_fusion
 from embeddings.index import VectorIndex
 from embeddings.indexing import update_index
+from embeddings.settings import EmbeddingSettings, SearchSettings
 from embeddings.text import event_text
 
 Mode = Literal["hybrid", "dense", "keyword"]
@@ -90,24 +94,38 @@ class Searcher:
     """Answers questions over one store and its vector index. Safe to share across tasks."""
 
     def __init__(
-        self, settings: Settings, store: Store, encoder: Encoder, index: VectorIndex
+        self,
+        settings: SearchSettings,
+        store: Store,
+        encoder: Encoder,
+        index: VectorIndex,
+        *,
+        index_dir: Path,
+        embedding: EmbeddingSettings,
     ) -> None:
         self._settings = settings
+        self._index_dir = index_dir
+        self._embedding = embedding
         self._store = store
         self._encoder = encoder
         self._index = index
 
     @classmethod
     async def load(
-        cls, settings: Settings, store: Store, encoder: Encoder | None = None
+        cls,
+        index_dir: Path,
+        embedding: EmbeddingSettings,
+        settings: SearchSettings,
+        store: Store,
+        encoder: Encoder | None = None,
     ) -> Searcher:
         """Load the model (unless ``encoder`` is given) and the index, bringing the index in
         line with the store first (embedding what is new or changed); blocking work runs in a
         thread."""
         if encoder is None:
-            encoder = await asyncio.to_thread(load_encoder, settings.embeddings)
-        index, _ = await update_index(settings, store, encoder)
-        return cls(settings, store, encoder, index)
+            encoder = await asyncio.to_thread(load_encoder, embedding)
+        index, _ = await update_index(index_dir, embedding, store, encoder)
+        return cls(settings, store, encoder, index, index_dir=index_dir, embedding=embedding)
 
     @property
     def index(self) -> VectorIndex:
@@ -119,7 +137,9 @@ class Searcher:
 
     async def refresh(self) -> None:
         """Re-sync the index with the store (after an ingest while the bot runs)."""
-        self._index, _ = await update_index(self._settings, self._store, self._encoder)
+        self._index, _ = await update_index(
+            self._index_dir, self._embedding, self._store, self._encoder
+        )
 
     def _dense(self, text: str, limit: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
         vector = self._encoder.encode([text])[0]
@@ -137,7 +157,7 @@ class Searcher:
         """The events that answer ``question``, best first (see the module docstring).
 
         ``mode`` "dense" or "keyword" uses one retriever only (for the evaluation)."""
-        search = self._settings.search
+        search = self._settings
         k = search.k if k is None else k
         if k <= 0:
             raise ValueError("k must be positive")
@@ -203,7 +223,7 @@ class Searcher:
         words: list[str],
         mode: Mode,
     ) -> bool:
-        if dense and dense[0][1] >= self._settings.search.min_similarity:
+        if dense and dense[0][1] >= self._settings.min_similarity:
             return True
         if mode == "dense" or not keyword:
             return False
@@ -218,7 +238,7 @@ class Searcher:
         days = self._index.days_of(allowed)
         ordered = [int(allowed[n]) for n in np.lexsort((allowed, days))[:k]]
         events = await self._store.events_by_ids(ordered)
-        rrf_k = self._settings.search.rrf_k
+        rrf_k = self._settings.rrf_k
         return tuple(
             Hit(e, 1.0 / (rrf_k + rank), None, None) for rank, e in enumerate(events, start=1)
         )

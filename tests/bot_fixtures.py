@@ -17,6 +17,7 @@ import pytest
 from archive.models import Event, Source
 from archive.store import Store
 from bot.client import DatelineBot, create_bot
+from bot.state import BotState
 from dateline.config import ArchiveSettings, BotSettings, Settings, StorageSettings
 from embeddings.encoder import FakeEncoder
 from embeddings.search import Searcher
@@ -117,24 +118,39 @@ async def bot_store(bot_settings: Settings) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-async def bot_searcher(bot_settings: Settings, bot_store: Store) -> Searcher:
-    """The real hybrid searcher over the sample store, with the deterministic fake encoder."""
-    return await Searcher.load(bot_settings, bot_store, FakeEncoder())
+async def bot_state(bot_store: Store) -> BotState:
+    """The bot's tables, on the store's connection (as ``bot.runner.open_resources`` does)."""
+    return await BotState.attach(bot_store.connection)
 
 
 @pytest.fixture
-def make_bot(bot_settings: Settings, bot_store: Store, bot_searcher: Searcher) -> Any:
+async def bot_searcher(bot_settings: Settings, bot_store: Store) -> Searcher:
+    """The real hybrid searcher over the sample store, with the deterministic fake encoder."""
+    return await Searcher.load(
+        bot_settings.storage.index_dir,
+        bot_settings.embeddings,
+        bot_settings.search,
+        bot_store,
+        FakeEncoder(),
+    )
+
+
+@pytest.fixture
+def make_bot(
+    bot_settings: Settings, bot_store: Store, bot_state: BotState, bot_searcher: Searcher
+) -> Any:
     """Build a fresh bot on the same store (e.g. for ``env.restart_bot``)."""
 
     def build(**overrides: Any) -> DatelineBot:
         options: dict[str, Any] = {
             "store": bot_store,
+            "state": bot_state,
             "searcher": bot_searcher,
             "sync_on_start": True,
         }
         settings = overrides.pop("settings", bot_settings)
         options.update(overrides)
-        return create_bot(settings, **options)
+        return create_bot(settings.bot, settings.archive, **options)
 
     return build
 

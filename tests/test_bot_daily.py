@@ -113,7 +113,7 @@ async def test_restart_mid_day_does_not_post_again(simcord_env, make_bot):
 
 
 async def test_after_downtime_todays_missed_post_goes_out_and_older_days_do_not(
-    simcord_env, bot_store, make_bot
+    simcord_env, bot_state, make_bot
 ):
     env = simcord_env
     guild = env.create_guild()
@@ -121,21 +121,21 @@ async def test_after_downtime_todays_missed_post_goes_out_and_older_days_do_not(
     # Configured days ago, while the bot was down: Tokyo's 08:00 on 1 January is past
     # (31 December 23:00 UTC), and so is every earlier day's.
     since = dt.datetime(2025, 12, 25, tzinfo=dt.UTC)
-    await bot_store.set_guild_timezone(guild.id, "Asia/Tokyo", since)
-    await bot_store.set_guild_post_time(guild.id, "08:00", since)
-    await bot_store.set_guild_channel(guild.id, channel.id, since)
+    await bot_state.set_guild_timezone(guild.id, "Asia/Tokyo", since)
+    await bot_state.set_guild_post_time(guild.id, "08:00", since)
+    await bot_state.set_guild_channel(guild.id, channel.id, since)
 
     await env.restart_bot(make_bot())  # the bot comes back
 
     [post] = daily_posts(channel)
     assert marker(dt.date(2026, 1, 1)) in post.content
-    assert await bot_store.daily_post(guild.id, channel.id, dt.date(2025, 12, 31)) is None
-    row = await bot_store.daily_post(guild.id, channel.id, dt.date(2026, 1, 1))
+    assert await bot_state.daily_post(guild.id, channel.id, dt.date(2025, 12, 31)) is None
+    row = await bot_state.daily_post(guild.id, channel.id, dt.date(2026, 1, 1))
     assert row is not None and row.status == "sent" and row.message_id == post.id
 
 
 async def test_claim_left_by_a_crash_is_reconciled_with_the_channel(
-    simcord_env, bot_store, make_bot
+    simcord_env, bot_store, bot_state, make_bot
 ):
     env = simcord_env
     guild, channel = await configure(env)
@@ -152,13 +152,13 @@ async def test_claim_left_by_a_crash_is_reconciled_with_the_channel(
     await env.advance_time(60)
 
     assert daily_posts(channel) == [post]
-    row = await bot_store.daily_post(guild.id, channel.id, dt.date(2026, 1, 1))
+    row = await bot_state.daily_post(guild.id, channel.id, dt.date(2026, 1, 1))
     assert row is not None and row.status == "sent" and row.message_id == post.id
 
 
 @pytest.mark.simcord(settle_timeout=30)
 async def test_discord_errors_are_retried_boundedly_and_other_servers_are_unaffected(
-    simcord_env, bot_store
+    simcord_env, bot_state
 ):
     env = simcord_env
     flaky_guild, flaky = await configure(env, name="flaky")
@@ -176,9 +176,9 @@ async def test_discord_errors_are_retried_boundedly_and_other_servers_are_unaffe
     assert daily_posts(broken) == []
     assert len(daily_posts(healthy)) == 1
     today = dt.date(2026, 1, 1)
-    flaky_row = await bot_store.daily_post(flaky_guild.id, flaky.id, today)
+    flaky_row = await bot_state.daily_post(flaky_guild.id, flaky.id, today)
     assert flaky_row is not None and (flaky_row.status, flaky_row.attempts) == ("sent", 3)
-    broken_row = await bot_store.daily_post(broken_guild.id, broken.id, today)
+    broken_row = await bot_state.daily_post(broken_guild.id, broken.id, today)
     assert broken_row is not None and (broken_row.status, broken_row.attempts) == ("failed", 3)
     assert broken_row.last_error and broken_row.last_error.startswith("503")
 
@@ -207,7 +207,7 @@ async def test_discord_errors_are_retried_boundedly_and_other_servers_are_unaffe
 
 
 async def test_deleted_channel_and_removed_permission_do_not_stop_other_servers(
-    simcord_env, bot_store
+    simcord_env, bot_state
 ):
     env = simcord_env
     _, healthy = await configure(env, name="healthy")
@@ -217,14 +217,14 @@ async def test_deleted_channel_and_removed_permission_do_not_stop_other_servers(
     )
     gone_guild = env.create_guild("gone")
     # Permission removed, and channel deleted, after the channel was chosen.
-    await bot_store.set_guild_channel(locked_guild.id, locked.id, env.now())
-    await bot_store.set_guild_channel(gone_guild.id, 999_999_999_999_999_999, env.now())
+    await bot_state.set_guild_channel(locked_guild.id, locked.id, env.now())
+    await bot_state.set_guild_channel(gone_guild.id, 999_999_999_999_999_999, env.now())
 
     await advance_to(env, utc(1, 12, 0))
     assert len(daily_posts(healthy)) == 1
     today = dt.date(2026, 1, 1)
-    locked_row = await bot_store.daily_post(locked_guild.id, locked.id, today)
-    gone_row = await bot_store.daily_post(gone_guild.id, 999_999_999_999_999_999, today)
+    locked_row = await bot_state.daily_post(locked_guild.id, locked.id, today)
+    gone_row = await bot_state.daily_post(gone_guild.id, 999_999_999_999_999_999, today)
     assert locked_row is not None and locked_row.status == "failed" and locked_row.attempts == 3
     assert locked_row.last_error and locked_row.last_error.startswith("403")
     assert gone_row is not None and gone_row.status == "failed"
@@ -242,10 +242,10 @@ async def test_changing_the_time_wakes_the_scheduler(simcord_env):
     assert len(daily_posts(channel)) == 1
 
 
-async def test_leaving_a_server_turns_its_posts_off(simcord_env, bot_store):
+async def test_leaving_a_server_turns_its_posts_off(simcord_env, bot_state):
     env = simcord_env
     guild, _ = await configure(env)
     await env.bot.get_guild(guild.id).leave()
     await env.settle()
-    row = await bot_store.guild_settings(guild.id)
+    row = await bot_state.guild_settings(guild.id)
     assert row is not None and not row.enabled

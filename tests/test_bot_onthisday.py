@@ -29,9 +29,9 @@ async def test_today_by_default_most_notable_first(simcord_env, world):
     ]
 
 
-async def test_today_follows_the_server_timezone(simcord_env, world, bot_store):
+async def test_today_follows_the_server_timezone(simcord_env, world, bot_state):
     guild, channel, alice = world
-    await bot_store.set_guild_timezone(guild.id, "America/New_York", simcord_env.now())
+    await bot_state.set_guild_timezone(guild.id, "America/New_York", simcord_env.now())
     await alice.slash(channel, "onthisday")  # 31 December 19:00 in New York
     assert "On this day, 31 December" in channel.last_message.content
     assert "Nothing in the archive happened" in channel.last_message.content

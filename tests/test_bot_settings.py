@@ -23,7 +23,7 @@ def world(simcord_env):
     return guild, channel, boss, pleb
 
 
-async def test_channel_time_timezone_status_off(simcord_env, world, bot_store):
+async def test_channel_time_timezone_status_off(simcord_env, world, bot_state):
     guild, channel, boss, _ = world
     result = await boss.slash(channel, "dateline timezone", timezone="Europe/Paris")
     assert result.ephemeral
@@ -40,7 +40,7 @@ async def test_channel_time_timezone_status_off(simcord_env, world, bot_store):
     at = int(dt.datetime(2026, 1, 1, 6, 30, tzinfo=dt.UTC).timestamp())
     assert f"<t:{at}:F>" in result.response.content
 
-    row = await bot_store.guild_settings(guild.id)
+    row = await bot_state.guild_settings(guild.id)
     assert row is not None
     assert (row.channel_id, row.post_time, row.timezone, row.enabled) == (
         channel.id,
@@ -103,12 +103,12 @@ async def test_member_without_manage_server_is_refused(simcord_env, world):
         ("timezone", "../etc/passwd", TIMEZONE_HELP),
     ],
 )
-async def test_bad_time_or_timezone(simcord_env, world, bot_store, command, value, help_text):
+async def test_bad_time_or_timezone(simcord_env, world, bot_state, command, value, help_text):
     guild, channel, boss, _ = world
     result = await boss.slash(channel, f"dateline {command}", **{command: value})
     assert result.ephemeral
     assert result.response.content == help_text
-    assert await bot_store.guild_settings(guild.id) is None
+    assert await bot_state.guild_settings(guild.id) is None
     assert [type(e) for e in simcord_env.errors] == [UserFacingError]
 
 
@@ -120,7 +120,7 @@ async def test_timezone_autocomplete(simcord_env, world):
     assert "America/New_York" in [c["value"] for c in choices]
 
 
-async def test_channel_the_bot_cannot_post_in_is_refused(simcord_env, world, bot_store):
+async def test_channel_the_bot_cannot_post_in_is_refused(simcord_env, world, bot_state):
     guild, _, boss, _ = world
     locked = guild.create_text_channel(
         "locked",
@@ -132,5 +132,5 @@ async def test_channel_the_bot_cannot_post_in_is_refused(simcord_env, world, bot
         f"I can't post in {locked.mention}: I am missing Send Messages, Embed Links there. "
         "Give me those permissions and run this again."
     )
-    assert await bot_store.guild_settings(guild.id) is None
+    assert await bot_state.guild_settings(guild.id) is None
     assert [type(e) for e in simcord_env.errors] == [UserFacingError]

@@ -23,7 +23,9 @@ class BrokenEncoder(FakeEncoder):
 
 
 async def test_first_run_embeds_everything_and_saves(search_settings, sample_store, fake_encoder):
-    index, report = await update_index(search_settings, sample_store, fake_encoder)
+    index, report = await update_index(
+        search_settings.storage.index_dir, search_settings.embeddings, sample_store, fake_encoder
+    )
     assert (report.embedded, report.removed, report.unchanged, report.total) == (N, 0, 0, N)
     assert report.kind == FLAT and report.rebuilt_because is None
     assert set(index.entries) == set(await sample_store.event_hashes())
@@ -32,9 +34,13 @@ async def test_first_run_embeds_everything_and_saves(search_settings, sample_sto
 
 
 async def test_second_run_embeds_nothing(search_settings, sample_store, fake_encoder):
-    await build_index(search_settings, sample_store, fake_encoder)
+    await build_index(
+        search_settings.storage.index_dir, search_settings.embeddings, sample_store, fake_encoder
+    )
     again = FakeEncoder()
-    _, report = await update_index(search_settings, sample_store, again)
+    _, report = await update_index(
+        search_settings.storage.index_dir, search_settings.embeddings, sample_store, again
+    )
     assert (report.embedded, report.unchanged) == (0, N)
     assert again.texts_encoded == 0
 
@@ -42,7 +48,9 @@ async def test_second_run_embeds_nothing(search_settings, sample_store, fake_enc
 async def test_only_changed_and_new_events_are_embedded_deleted_ones_removed(
     search_settings, sample_store, fake_encoder
 ):
-    await build_index(search_settings, sample_store, fake_encoder)
+    await build_index(
+        search_settings.storage.index_dir, search_settings.embeddings, sample_store, fake_encoder
+    )
     ids = sorted(await sample_store.event_hashes())
     await change_event(sample_store, ids[0], headline="Bombs explode in four banks")
     await change_event(sample_store, ids[1], sources=(Source("Other", "https://o.example"),))
@@ -50,7 +58,9 @@ async def test_only_changed_and_new_events_are_embedded_deleted_ones_removed(
     await sample_store.write_events([], deletes=[ids[2]])
 
     encoder = FakeEncoder()
-    index, report = await update_index(search_settings, sample_store, encoder)
+    index, report = await update_index(
+        search_settings.storage.index_dir, search_settings.embeddings, sample_store, encoder
+    )
     assert encoder.texts_encoded == 2  # the new headline and the new event
     assert (report.embedded, report.refreshed, report.removed) == (2, 1, 1)
     assert report.total == N and index.count == N
@@ -66,12 +76,19 @@ async def test_interrupted_run_resumes_without_redoing_finished_batches(
 ):
     # Batches of 4 with a checkpoint after each: the third call fails after 8 are saved.
     with pytest.raises(KeyboardInterrupt):
-        await update_index(search_settings, sample_store, BrokenEncoder(fail_on=3))
+        await update_index(
+            search_settings.storage.index_dir,
+            search_settings.embeddings,
+            sample_store,
+            BrokenEncoder(fail_on=3),
+        )
     saved = VectorIndex.load(search_settings.storage.index_dir)
     assert saved is not None and saved.count == 8
 
     encoder = FakeEncoder()
-    index, report = await update_index(search_settings, sample_store, encoder)
+    index, report = await update_index(
+        search_settings.storage.index_dir, search_settings.embeddings, sample_store, encoder
+    )
     assert encoder.texts_encoded == N - 8
     assert report.embedded == N - 8 and index.count == N
 
@@ -84,16 +101,24 @@ async def test_interrupted_run_resumes_without_redoing_finished_batches(
 async def test_index_of_another_model_or_dimension_is_rebuilt(
     search_settings, sample_store, fake_encoder, other
 ):
-    await build_index(search_settings, sample_store, fake_encoder)
-    index, report = await update_index(search_settings, sample_store, other)
+    await build_index(
+        search_settings.storage.index_dir, search_settings.embeddings, sample_store, fake_encoder
+    )
+    index, report = await update_index(
+        search_settings.storage.index_dir, search_settings.embeddings, sample_store, other
+    )
     assert report.rebuilt_because and report.embedded == N
     assert (index.model, index.dimension) == (other.model_name, other.dimension)
 
 
 async def test_damaged_index_is_rebuilt(search_settings, sample_store, fake_encoder):
-    await build_index(search_settings, sample_store, fake_encoder)
+    await build_index(
+        search_settings.storage.index_dir, search_settings.embeddings, sample_store, fake_encoder
+    )
     (search_settings.storage.index_dir / META_FILE).write_text("{broken")
-    _, report = await update_index(search_settings, sample_store, FakeEncoder())
+    _, report = await update_index(
+        search_settings.storage.index_dir, search_settings.embeddings, sample_store, FakeEncoder()
+    )
     assert report.rebuilt_because and report.embedded == N
 
 
@@ -102,25 +127,33 @@ async def test_index_turns_approximate_past_the_threshold(tmp_path, fresh_db, fa
     events = [make_event("2015-01-01", f"Event number {n} about {n % 7}", None, (), n)
               for n in range(120)]  # fmt: skip
     await add_events(fresh_db, events)
-    index, report = await update_index(settings, fresh_db, fake_encoder)
+    index, report = await update_index(
+        settings.storage.index_dir, settings.embeddings, fresh_db, fake_encoder
+    )
     assert report.kind == IVF_SQ8 and index.count == 120
     reloaded = VectorIndex.load(settings.storage.index_dir)
     assert reloaded is not None and reloaded.kind == IVF_SQ8
     # Still incremental once approximate.
     await fresh_db.write_events([], deletes=[min(index.entries)])
-    _, report = await update_index(settings, fresh_db, FakeEncoder())
+    _, report = await update_index(
+        settings.storage.index_dir, settings.embeddings, fresh_db, FakeEncoder()
+    )
     assert (report.embedded, report.removed, report.total) == (0, 1, 119)
 
 
 async def test_date_change_updates_the_filter_without_embedding(
     search_settings, sample_store, fake_encoder
 ):
-    index = await build_index(search_settings, sample_store, fake_encoder)
+    index = await build_index(
+        search_settings.storage.index_dir, search_settings.embeddings, sample_store, fake_encoder
+    )
     first = min(index.entries)
     (event,) = await sample_store.events_by_ids([first])
     moved = event.date.replace(year=2001)
     await change_event(sample_store, first, date=moved)
     encoder = FakeEncoder()
-    index, report = await update_index(search_settings, sample_store, encoder)
+    index, report = await update_index(
+        search_settings.storage.index_dir, search_settings.embeddings, sample_store, encoder
+    )
     assert encoder.texts_encoded == 0 and report.refreshed == 1
     assert index.ids_between(moved, moved).tolist() == [first]

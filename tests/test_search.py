@@ -17,7 +17,13 @@ async def ask(searcher: Searcher, question: str, **kwargs):
 
 @pytest.fixture
 async def searcher(search_settings, sample_store, fake_encoder) -> Searcher:
-    return await Searcher.load(search_settings, sample_store, fake_encoder)
+    return await Searcher.load(
+        search_settings.storage.index_dir,
+        search_settings.embeddings,
+        search_settings.search,
+        sample_store,
+        fake_encoder,
+    )
 
 
 async def test_best_match_first_one_hit_per_event(searcher):
@@ -89,14 +95,18 @@ async def test_relevance_floor_rejects_unrelated_questions(searcher):
 
 async def test_floor_follows_min_similarity(tmp_path, sample_store, fake_encoder):
     settings = make_settings(tmp_path, search={"min_similarity": -1.0})
-    searcher = await Searcher.load(settings, sample_store, fake_encoder)
+    searcher = await Searcher.load(
+        settings.storage.index_dir, settings.embeddings, settings.search, sample_store, fake_encoder
+    )
     answer, _ = await ask(searcher, "sourdough baking recipe with rye")
     assert not answer.nothing_close and answer.hits
 
 
 async def test_strong_keyword_match_passes_a_strict_floor(tmp_path, sample_store, fake_encoder):
     settings = make_settings(tmp_path, search={"min_similarity": 0.999})
-    searcher = await Searcher.load(settings, sample_store, fake_encoder)
+    searcher = await Searcher.load(
+        settings.storage.index_dir, settings.embeddings, settings.search, sample_store, fake_encoder
+    )
     answer, headlines = await ask(searcher, "antihydrogen CERN physicists")
     assert headlines[0] == "CERN physicists trap antihydrogen atoms"
     answer, _ = await ask(searcher, "antihydrogen experiments at Fermilab in Illinois")
@@ -112,7 +122,13 @@ async def test_encoding_runs_off_the_event_loop(search_settings, sample_store):
             return super().encode(texts)
 
     encoder = RecordingEncoder()
-    searcher = await Searcher.load(search_settings, sample_store, encoder)
+    searcher = await Searcher.load(
+        search_settings.storage.index_dir,
+        search_settings.embeddings,
+        search_settings.search,
+        sample_store,
+        encoder,
+    )
     encoder.threads.clear()
     await asyncio.gather(searcher.ask("floods"), searcher.ask("hurricane"))
     assert len(encoder.threads) == 2
@@ -120,14 +136,22 @@ async def test_encoding_runs_off_the_event_loop(search_settings, sample_store):
 
 
 async def test_load_brings_a_stale_index_in_line(search_settings, sample_store, fake_encoder):
-    await build_index(search_settings, sample_store, fake_encoder)
+    await build_index(
+        search_settings.storage.index_dir, search_settings.embeddings, sample_store, fake_encoder
+    )
     ids = sorted(await sample_store.event_hashes())
     await change_event(sample_store, ids[3], headline="Volcano erupts in Iceland")
     await sample_store.write_events([], deletes=[ids[4]])
     (new_id,) = await add_events(
         sample_store, [make_event("2016-02-02", "Zika virus spreads in Brazil", None, (), 50)]
     )
-    searcher = await Searcher.load(search_settings, sample_store, FakeEncoder())
+    searcher = await Searcher.load(
+        search_settings.storage.index_dir,
+        search_settings.embeddings,
+        search_settings.search,
+        sample_store,
+        FakeEncoder(),
+    )
     assert set(searcher.index.entries) == set(await sample_store.event_hashes())
     answer, headlines = await ask(searcher, "volcano erupts in Iceland")
     assert answer.hits[0].event.id == ids[3]
@@ -152,7 +176,13 @@ async def test_bad_k(searcher):
 async def test_real_model_finds_the_caspian_missiles(
     search_settings, archive_en_days, real_encoder
 ):
-    searcher = await Searcher.load(search_settings, archive_en_days, real_encoder)
+    searcher = await Searcher.load(
+        search_settings.storage.index_dir,
+        search_settings.embeddings,
+        search_settings.search,
+        archive_en_days,
+        real_encoder,
+    )
     answer = await searcher.ask("Russian cruise missiles fired from the Caspian Sea")
     top = answer.hits[0].event
     assert top.date == dt.date(2015, 11, 20)

@@ -53,7 +53,7 @@ class AskCog(commands.Cog):
                 f"{heading}\n{NOTHING_CLOSE}", allowed_mentions=NO_MENTIONS
             )
             return
-        base_url = self.bot.settings.archive.base_url
+        base_url = self.bot.archive_settings.base_url
         embeds = [
             event_embed(hit.event, base_url, summary_limit=500, max_sources=4)
             for hit in answer.hits

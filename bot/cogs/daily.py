@@ -6,6 +6,10 @@ overlapping tick can't post twice. A failed try is retried a bounded number of t
 backoff; a claim left behind by a process that died mid-post is taken over after a lease, and
 the channel is first searched for the post it may already have made. Only today's local date
 is ever due, so after downtime today's missed post goes out and older days are not.
+
+Scheduling is a plain task (``bot.timer.PeriodicJob``) started in ``cog_load``: it waits until
+the bot is ready, posts what is due, then sleeps until the next post or retry time, or until
+``bot.daily_wakeup`` is set (the settings commands set it after any change).
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ import datetime as dt
 import logging
 
 import discord
-from discord.ext import commands, tasks
+from discord.ext import commands
 
-from archive.store import DailyPostRow, GuildSettingsRow
 from bot.client import DatelineBot
 from bot.cogs.onthisday import build_digest
 from bot.render import NO_MENTIONS
 from bot.schedule import due_date, next_post_instant, retry_delay, seconds_until
+from bot.state import DailyPostRow, GuildSettingsRow
+from bot.timer import PeriodicJob
 
 log = logging.getLogger(__name__)
 
@@ -40,37 +45,30 @@ def marker(local_date: dt.date) -> str:
 class DailyCog(commands.Cog):
     def __init__(self, bot: DatelineBot) -> None:
         self.bot = bot
-        self._dirty = False
+        self.job = PeriodicJob(
+            "daily posts",
+            self.check,
+            wakeup=bot.daily_wakeup,
+            retry_after=RETRY_CHECK.total_seconds(),
+            before=bot.wait_until_ready,
+        )
 
     async def cog_load(self) -> None:
-        self.tick.start()
+        self.job.start()
 
     async def cog_unload(self) -> None:
-        self.tick.cancel()
+        await self.job.stop()
 
-    def wake(self) -> None:
-        """Settings changed: look again now rather than at the planned time."""
-        self._dirty = True
-        if self.tick.is_running():
-            self._sleep_until_offset(0.0)
-
-    @tasks.loop(hours=1)
-    async def tick(self) -> None:
-        self._dirty = False
+    async def check(self) -> float:
+        """Post what is due now; the seconds until the next look."""
         now = self.bot.clock()
-        try:
-            wake_at = await self.post_due(now)
-            delay = seconds_until(now, wake_at, longest=LONGEST_SLEEP)
-        except Exception:
-            # e.g. the database is locked: a failed iteration would end a tasks.loop for good.
-            log.exception("daily posts: checking the schedule failed; trying again in a minute")
-            delay = RETRY_CHECK.total_seconds()
-        self._sleep_until_offset(0.0 if self._dirty else delay)
+        wake_at = await self.post_due(now)
+        return seconds_until(now, wake_at, longest=LONGEST_SLEEP)
 
     async def post_due(self, now: dt.datetime) -> list[dt.datetime]:
         """Post every server's digest that is due; return when to look again."""
         wake_at: list[dt.datetime] = []
-        for row in await self.bot.store.enabled_guild_settings():
+        for row in await self.bot.state.enabled_guild_settings():
             try:
                 schedule = await self.bot.schedule_for(row.guild_id)
                 wake_at.append(next_post_instant(now, schedule))
@@ -80,34 +78,17 @@ class DailyCog(commands.Cog):
             except Exception:
                 # One server's trouble must not stop the others.
                 log.exception("daily post for server %s failed", row.guild_id)
-        retry = await self.bot.store.next_daily_retry(now)
+        retry = await self.bot.state.next_daily_retry(now)
         if retry is not None:
             wake_at.append(retry)
         return wake_at
 
-    @tick.before_loop
-    async def before_tick(self) -> None:
-        await self.bot.wait_until_ready()
-
-    def _sleep_until_offset(self, seconds: float) -> None:
-        # A relative tasks.loop sleeps until (start of this iteration + interval); the start is
-        # next_iteration minus the interval in force, so aim the interval from there. This is
-        # the loop's own clock (discord.utils.utcnow), whatever clock decides what is due.
-        loop = self.tick
-        now = discord.utils.utcnow()
-        current = dt.timedelta(
-            hours=loop.hours or 0, minutes=loop.minutes or 0, seconds=loop.seconds or 0
-        )
-        started = (loop.next_iteration or now) - current
-        target = now + dt.timedelta(seconds=seconds)
-        loop.change_interval(seconds=max(0.0, (target - started).total_seconds()))
-
     async def post_once(
         self, row: GuildSettingsRow, channel_id: int, local_date: dt.date, now: dt.datetime
     ) -> None:
-        store = self.bot.store
-        max_attempts = max(1, self.bot.settings.bot.post_retries)
-        claim = await store.claim_daily_post(
+        state = self.bot.state
+        max_attempts = max(1, self.bot.bot_settings.post_retries)
+        claim = await state.claim_daily_post(
             row.guild_id,
             channel_id,
             local_date,
@@ -122,13 +103,13 @@ class DailyCog(commands.Cog):
             if claim.attempts > 1:
                 earlier = await self._find_earlier_post(channel, claim)
                 if earlier is not None:
-                    await store.mark_daily_post_sent(
+                    await state.mark_daily_post_sent(
                         row.guild_id, channel_id, local_date, earlier.id
                     )
                     return
             page = await build_digest(
-                store,
-                self.bot.settings.archive.base_url,
+                self.bot.store,
+                self.bot.archive_settings.base_url,
                 local_date,
                 marker=marker(local_date),
             )
@@ -138,7 +119,7 @@ class DailyCog(commands.Cog):
         except (discord.HTTPException, discord.ClientException, LookupError) as exc:
             given_up = claim.attempts >= max_attempts
             retry_at = None if given_up else now + retry_delay(claim.attempts)
-            await store.mark_daily_post_failed(
+            await state.mark_daily_post_failed(
                 row.guild_id, channel_id, local_date, describe(exc), retry_at
             )
             log.warning(
@@ -152,7 +133,7 @@ class DailyCog(commands.Cog):
                 "; given up for the day" if given_up else f"; retrying at {retry_at}",
             )
             return
-        await store.mark_daily_post_sent(row.guild_id, channel_id, local_date, message.id)
+        await state.mark_daily_post_sent(row.guild_id, channel_id, local_date, message.id)
         log.info("daily post for server %s, %s: sent", row.guild_id, local_date)
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:

@@ -37,7 +37,7 @@ class EventsCog(commands.Cog):
         count = f"{len(events)} event" + ("s" if len(events) != 1 else "")
         heading = f"**{long_date(day)}** · {count}"
         await send_pages(
-            interaction, event_pages(events, self.bot.settings.archive.base_url, heading)
+            interaction, event_pages(events, self.bot.archive_settings.base_url, heading)
         )
 
     async def _nothing_on(self, day: dt.date) -> str:

@@ -51,7 +51,7 @@ class OnThisDayCog(commands.Cog):
             day = _day_in_year(month, day_of_month, year or today.year)
             if year is None and day < today:
                 day = _day_in_year(month, day_of_month, today.year + 1)
-        page = await build_digest(self.bot.store, self.bot.settings.archive.base_url, day)
+        page = await build_digest(self.bot.store, self.bot.archive_settings.base_url, day)
         await interaction.response.send_message(
             page.content, embeds=list(page.embeds), allowed_mentions=NO_MENTIONS
         )

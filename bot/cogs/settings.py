@@ -44,10 +44,8 @@ class SettingsCog(
         return True
 
     def _wake_daily(self) -> None:
-        daily = self.bot.get_cog("DailyCog")
-        wake = getattr(daily, "wake", None)
-        if callable(wake):
-            wake()
+        # The daily job (bot.cogs.daily) sleeps until its next post: let it look again now.
+        self.bot.daily_wakeup.set()
 
     def _guild_id(self, interaction: discord.Interaction) -> int:
         if interaction.guild_id is None:
@@ -57,7 +55,7 @@ class SettingsCog(
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         # Removed from the server: no channel there will take the daily post any more.
-        await self.bot.store.disable_guild(guild.id, self.bot.clock())
+        await self.bot.state.disable_guild(guild.id, self.bot.clock())
 
     @app_commands.command(name="channel", description="Post the daily digest in this channel")
     @app_commands.describe(channel="Where the daily 'on this day' digest goes")
@@ -71,7 +69,7 @@ class SettingsCog(
                 f"I can't post in {channel.mention}: I am missing {', '.join(missing)} there. "
                 "Give me those permissions and run this again."
             )
-        await self.bot.store.set_guild_channel(guild.id, channel.id, self.bot.clock())
+        await self.bot.state.set_guild_channel(guild.id, channel.id, self.bot.clock())
         self._wake_daily()
         await reply_privately(
             interaction, f"Daily posts go to {channel.mention}. " + (await self._when(guild.id))
@@ -86,7 +84,7 @@ class SettingsCog(
         except ValueError as exc:
             raise UserFacingError(str(exc)) from None
         text = post_time.strftime("%H:%M")
-        await self.bot.store.set_guild_post_time(guild_id, text, self.bot.clock())
+        await self.bot.state.set_guild_post_time(guild_id, text, self.bot.clock())
         self._wake_daily()
         await reply_privately(
             interaction, f"Daily post time set to {text}. " + (await self._when(guild_id))
@@ -100,7 +98,7 @@ class SettingsCog(
             zone = parse_timezone(timezone)
         except ValueError as exc:
             raise UserFacingError(str(exc)) from None
-        await self.bot.store.set_guild_timezone(guild_id, zone.key, self.bot.clock())
+        await self.bot.state.set_guild_timezone(guild_id, zone.key, self.bot.clock())
         self._wake_daily()
         await reply_privately(
             interaction, f"Timezone set to {zone.key}. " + (await self._when(guild_id))
@@ -118,7 +116,7 @@ class SettingsCog(
     @app_commands.command(name="off", description="Stop the daily post")
     async def off(self, interaction: discord.Interaction) -> None:
         guild_id = self._guild_id(interaction)
-        stopped = await self.bot.store.disable_guild(guild_id, self.bot.clock())
+        stopped = await self.bot.state.disable_guild(guild_id, self.bot.clock())
         self._wake_daily()
         text = "Daily posts are off." if stopped else "Daily posts were already off."
         await reply_privately(interaction, text + " `/dateline channel` turns them on again.")
@@ -126,7 +124,7 @@ class SettingsCog(
     @app_commands.command(name="status", description="Show this server's daily post settings")
     async def status(self, interaction: discord.Interaction) -> None:
         guild_id = self._guild_id(interaction)
-        row = await self.bot.store.guild_settings(guild_id)
+        row = await self.bot.state.guild_settings(guild_id)
         schedule = await self.bot.schedule_for(guild_id)
         lines = [
             f"Post time: {schedule.post_time.strftime('%H:%M')} ({schedule.timezone.key})",
@@ -138,7 +136,7 @@ class SettingsCog(
             lines.insert(0, f"Daily posts: {state}, in <#{row.channel_id}>.")
             if row.enabled:
                 lines.append(await self._when(guild_id))
-            posts = await self.bot.store.daily_posts(guild_id)
+            posts = await self.bot.state.daily_posts(guild_id)
             if posts:
                 last = posts[0]
                 detail = f"Last post: {last.local_date.isoformat()}, {last.status}"
@@ -148,14 +146,14 @@ class SettingsCog(
         await reply_privately(interaction, "\n".join(lines))
 
     async def _when(self, guild_id: int) -> str:
-        row = await self.bot.store.guild_settings(guild_id)
+        row = await self.bot.state.guild_settings(guild_id)
         if row is None or not row.enabled or row.channel_id is None:
             return "Daily posts are off until `/dateline channel` picks a channel."
         schedule = await self.bot.schedule_for(guild_id)
         now = self.bot.clock()
         today = due_date(now, schedule)
         if today is not None:
-            post = await self.bot.store.daily_post(guild_id, row.channel_id, today)
+            post = await self.bot.state.daily_post(guild_id, row.channel_id, today)
             if post is None:
                 return "Today's post is due and goes out now."
         at = int(next_post_instant(now, schedule).timestamp())

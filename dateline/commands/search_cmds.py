@@ -57,9 +57,14 @@ async def run_index(settings: Settings, args: argparse.Namespace) -> int:
                 bar.refresh()
 
             _, report = await update_index(
-                settings, store, encoder, rebuild=args.rebuild, progress=bar.update,
+                settings.storage.index_dir,
+                settings.embeddings,
+                store,
+                encoder,
+                rebuild=args.rebuild,
+                progress=bar.update,
                 on_total=on_total,
-            )  # fmt: skip
+            )
     print(report.summary())
     return 0
 
@@ -83,7 +88,9 @@ async def run_ask(settings: Settings, args: argparse.Namespace) -> int:
         await _require_events(store)
         if not (settings.storage.index_dir / META_FILE).exists():
             raise UsageError("there is no search index yet: run `dateline index` first")
-        searcher = await Searcher.load(settings, store)
+        searcher = await Searcher.load(
+            settings.storage.index_dir, settings.embeddings, settings.search, store
+        )
         answer = await searcher.ask(question, k=args.k, date_from=date_from, date_to=date_to)
     if args.json:
         print_json({**hit.event.to_dict(), "score": hit.score} for hit in answer.hits)
