@@ -1,3 +1,5 @@
+import tomllib
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,28 @@ def test_example_config_is_complete_and_loads() -> None:
     assert settings.search == Settings().search
     assert settings.bot == Settings().bot
     assert settings.storage.dir == example.parent / "data"
+    # and every field of every slice is in the example, and nothing else (both directions)
+    data = tomllib.loads(example.read_text(encoding="utf-8"))
+    assert example_keys(data) == settings_keys()
+
+
+def example_keys(data: dict) -> set[str]:
+    return {f"{section}.{key}" for section, table in data.items() for key in table}
+
+
+def settings_keys() -> set[str]:
+    return {
+        f"{section.name}.{item.name}"
+        for section in fields(Settings)
+        for item in fields(getattr(Settings(), section.name))
+    }
+
+
+def test_a_key_missing_from_the_example_is_noticed() -> None:
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"
+    data = tomllib.loads(example.read_text(encoding="utf-8"))
+    del data["search"]["rrf_k"]
+    assert example_keys(data) != settings_keys()
 
 
 def test_relative_paths_resolve_against_the_file(tmp_path: Path) -> None:
