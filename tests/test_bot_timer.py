@@ -9,9 +9,10 @@ import asyncio
 from bot.timer import PeriodicJob, Wakeup
 
 
-async def _until(condition, timeout: float = 2.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
+async def _until(condition) -> None:
+    """Poll ``condition`` (set by the job's task) for up to two seconds."""
+    async with asyncio.timeout(2.0):
+        for _ in iter(condition, True):  # noqa: ASYNC110 - polling a plain flag of the job
             await asyncio.sleep(0.005)
 
 
