@@ -127,4 +127,10 @@ MIGRATIONS: tuple[str, ...] = (
         AND l.headline = r.headline AND l.tags = r.tags;
     DROP TABLE related_before_4;
     """,
+    # 5: stories: find the events that link to an event (its "linked from" side) without
+    # scanning every related link.
+    """
+    CREATE INDEX related_links_by_target ON related_links (target_date, target_slug);
+    CREATE INDEX related_by_link ON related (link_id);
+    """,
 )
