@@ -21,6 +21,7 @@ from bot.errors import DatelineTree
 from bot.render import NO_MENTIONS
 from bot.schedule import DailySchedule, parse_post_time, parse_timezone
 from dateline.config import Settings
+from embeddings.stories import IndexSimilarity, Stories
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.ask",
     "bot.cogs.settings",
     "bot.cogs.daily",
+    "bot.cogs.story",
 )
 
 Clock = Callable[[], dt.datetime]
@@ -85,6 +87,8 @@ class DatelineBot(commands.Bot):
         self.searcher = searcher
         self.clock = clock
         self.sync_on_start = sync_on_start
+        # Related events and stories; meaning closeness comes from the search index, if any.
+        self.stories = Stories(store, IndexSimilarity.of(searcher))
         # Fail at construction, not at the first daily post, on a bad [bot] section.
         self.default_schedule = DailySchedule(
             parse_post_time(settings.bot.default_post_time),

@@ -24,7 +24,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
 import numpy as np
 
@@ -33,7 +33,7 @@ from archive.store import Store
 from embeddings.text import event_text
 
 if TYPE_CHECKING:
-    from embeddings.search import Hit, Searcher
+    from embeddings.search import Searcher
 
 Direction = Literal["links to", "linked from"]
 
@@ -92,12 +92,20 @@ class Story:
         }
 
 
+class HasEvent(Protocol):
+    @property
+    def event(self) -> Event: ...
+
+
+H = TypeVar("H", bound=HasEvent)
+
+
 @dataclass(frozen=True, slots=True)
-class StoryGroup:
+class StoryGroup(Generic[H]):
     """One answer card: the best hit of a story and the other hits it stands for."""
 
-    hit: Hit
-    members: tuple[Hit, ...]  # other retrieved events of the same story, best first
+    hit: H
+    members: tuple[H, ...]  # other retrieved events of the same story, best first
     story_size: int  # events in the whole story (the hit's own included)
 
     @property
@@ -121,6 +129,13 @@ class IndexSimilarity:
 
     def __init__(self, searcher: Searcher) -> None:
         self._searcher = searcher  # read on each call: ``refresh`` swaps the index
+
+    @classmethod
+    def of(cls, searcher: object) -> IndexSimilarity | None:
+        """For the hybrid ``Searcher`` (None for anything else, e.g. no index loaded)."""
+        from embeddings.search import Searcher
+
+        return cls(searcher) if isinstance(searcher, Searcher) else None
 
     async def similarities(self, anchor: Event, ids: Sequence[int]) -> dict[int, float]:
         if not ids:
@@ -261,12 +276,12 @@ class Stories:
 
     # ----- grouped search answers --------------------------------------------------------
 
-    async def group(self, hits: Sequence[Hit], *, limit: int) -> tuple[StoryGroup, ...]:
+    async def group(self, hits: Sequence[H], *, limit: int) -> tuple[StoryGroup[H], ...]:
         """One group per story, in the order of each story's best hit, at most ``limit``.
 
         A hit joins an earlier group when it belongs to that group's story, or when its own
         story holds that group's event; so no two groups show events of one story."""
-        groups: list[tuple[Hit, list[Hit], frozenset[int]]] = []
+        groups: list[tuple[H, list[H], frozenset[int]]] = []
         for hit in hits:
             event_id = hit.event.id
             owner = next((g for g in groups if event_id in g[2]), None)

@@ -89,7 +89,7 @@ def draw_timeline(
         top = max(counts) if counts else 1
         axes.annotate(
             chosen.isoformat(),
-            xy=(chosen, top),  # type: ignore[arg-type]
+            xy=(chosen, top),
             xytext=(4, -2),
             textcoords="offset points",
             color=MARK,
