@@ -105,15 +105,25 @@ def event_embed(
     used = 0
     for source in event.sources[:max_sources]:
         line = "• " + link(truncate(source.title, 120), source.url)
-        # room for the "+N more sources" line
-        if used + len(line) + 1 > FIELD_VALUE_LIMIT - 80:
+        if used + len(line) + 1 > FIELD_VALUE_LIMIT:
             break
         lines.append(line)
         used += len(line) + 1
+    while lines:
+        hidden = len(event.sources) - len(lines)
+        more = (
+            f"+{hidden} more source{'s' if hidden != 1 else ''} on the {link('archive page', url)}"
+            if hidden
+            else ""
+        )
+        if sum(len(line) + 1 for line in lines) + len(more) <= FIELD_VALUE_LIMIT:
+            break
+        lines.pop()  # make room for the line that says what is left out
     hidden = len(event.sources) - len(lines)
     if hidden:
-        plural = "s" if hidden != 1 else ""
-        lines.append(f"+{hidden} more source{plural} on the {link('archive page', url)}")
+        lines.append(
+            f"+{hidden} more source{'s' if hidden != 1 else ''} on the {link('archive page', url)}"
+        )
     if lines:
         name = "Source" if len(event.sources) == 1 else "Sources"
         embed.add_field(name=name, value="\n".join(lines), inline=False)

@@ -111,25 +111,28 @@ class StoryButton(discord.ui.DynamicItem[discord.ui.Button], template=r"dl:story
 
 
 class DigestMoreButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"dl:otd:(?P<day>\d{4}-\d{2}-\d{2})"
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"dl:otd:(?P<day>\d{4}-\d{2}-\d{2}):(?P<skip>\d+)",
 ):
-    """The rest of an on-this-day digest, privately, page by page."""
+    """The rest of an on-this-day digest (after the ``skip`` events the post shows),
+    privately, page by page."""
 
-    def __init__(self, day: dt.date, count: int = 0) -> None:
+    def __init__(self, day: dt.date, count: int = 0, *, skip: int = 0) -> None:
         label = f"More ({count} events)" if count else "More"
         super().__init__(
             discord.ui.Button(
                 label=label, style=discord.ButtonStyle.primary,
-                custom_id=f"dl:otd:{day.isoformat()}",
+                custom_id=f"dl:otd:{day.isoformat()}:{skip}",
             )
         )  # fmt: skip
         self.day = day
+        self.skip = skip
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> DigestMoreButton:
-        return cls(dt.date.fromisoformat(match["day"]))
+        return cls(dt.date.fromisoformat(match["day"]), skip=int(match["skip"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         from bot.cogs.onthisday import build_digest_pages
@@ -137,9 +140,9 @@ class DigestMoreButton(
         bot = _bot(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         pages = await build_digest_pages(
-            bot.store, bot.stories, bot.settings.archive.base_url, self.day
+            bot.store, bot.stories, bot.settings.archive.base_url, self.day, skip=self.skip
         )
-        await send_followup_pages(interaction, pages[1:] or pages, ephemeral=True)
+        await send_followup_pages(interaction, pages, ephemeral=True)
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (

@@ -110,7 +110,8 @@ def draw_timeline(
         axes.spines[side].set_color(GRID)
     axes.grid(axis="y", color=GRID, linewidth=0.6, alpha=0.7)
     axes.set_axisbelow(True)
-    figure.tight_layout()
+    # Fixed margins: tight_layout would draw the figure twice.
+    figure.subplots_adjust(left=0.06, right=0.985, top=0.9, bottom=0.1)
     buffer = io.BytesIO()
     with _FIRST_DRAW:
         figure.savefig(buffer, format="png", dpi=DPI, facecolor=BACKGROUND)

@@ -23,11 +23,18 @@ DIGEST_SUMMARY = 350
 
 
 async def build_digest_pages(
-    store: Store, stories: Stories, base_url: str, day: dt.date, *, marker: str = ""
+    store: Store,
+    stories: Stories,
+    base_url: str,
+    day: dt.date,
+    *,
+    marker: str = "",
+    skip: int = 0,
 ) -> list[Page]:
     """Events on ``day``'s month-day in the years before ``day``: round anniversaries, then
     the most notable event of each year (``embeddings.digest``), then every other event, as
-    pages of cards; the first page's heading says how the rest can be reached."""
+    pages of cards. ``skip`` leaves out that many events from the start (those of the daily
+    post's own message, when More pages through the rest)."""
     events = await store.events_on_month_day(day.month, day.day, before=day)
     heading = f"**On this day, {long_month_day(day.month, day.day)}**"
     if not events:
@@ -41,7 +48,12 @@ async def build_digest_pages(
     plan = plan_digest(events, await stories.notability(events), day)
     if marker:
         heading += f"\n-# {marker}"
-    return event_pages(plan.events, base_url, heading, summary_limit=DIGEST_SUMMARY, max_sources=3)
+    if skip:
+        heading += f"\n-# the {len(events) - skip} events after the first {skip}"
+    return event_pages(
+        plan.events[skip:] or plan.events, base_url, heading, summary_limit=DIGEST_SUMMARY,
+        max_sources=3,
+    )  # fmt: skip
 
 
 async def build_digest(
@@ -62,7 +74,7 @@ async def build_digest(
                 CONTENT_LIMIT,
             ),
         )
-        view.add_item(DigestMoreButton(day, rest))
+        view.add_item(DigestMoreButton(day, rest, skip=len(first.event_ids)))
     return first, view
 
 
