@@ -10,8 +10,10 @@ How a story is formed around an event (the *anchor*):
    least ``StoryOptions.solo_span_days`` either side of the anchor.
 3. **Topic and meaning.** Events of the same edition within the span that share the topic of
    the anchor or of a linked event, or one of the anchor's context tags, join the story when
-   their embedding is close to the anchor's (cosine >= ``StoryOptions.min_similarity``).
-   Without a vector index this step is skipped: the story is the linked events only.
+   their embedding is close to the anchor's (cosine >= ``StoryOptions.min_similarity``);
+   any event within the span whose embedding is very close (a retelling of the same news,
+   cosine >= ``StoryOptions.min_similarity_any_topic``) joins whatever its topic. Without a
+   vector index this step is skipped: the story is the linked events only.
 
 The events are then listed in date order. ``Stories.group`` folds search hits into one card
 per story, and ``Stories.notability`` scores events for the on-this-day digest. Nothing here
@@ -43,7 +45,10 @@ class StoryOptions:
     link_depth: int = 2  # hops of related links followed from the anchor
     max_events: int = 500  # a story never grows beyond this many events
     min_similarity: float = 0.6  # cosine to the anchor for a same-topic event to join
-    solo_span_days: int = 7  # the span reaches at least this far either side of the anchor
+    # Cosine at which an event within the span joins whatever its topic (a near-retelling).
+    min_similarity_any_topic: float = 0.8
+    nearest: int = 50  # events searched for that, nearest first
+    solo_span_days: int = 21  # the span reaches at least this far either side of the anchor
     notability_window_days: int = 30  # same-topic events this close count for notability
 
 
@@ -122,6 +127,12 @@ class Similarity(Protocol):
         """Cosine of each indexed event of ``ids`` to ``anchor`` (unindexed ones left out)."""
         ...
 
+    async def nearest(
+        self, anchor: Event, date_from: dt.date, date_to: dt.date, k: int
+    ) -> dict[int, float]:
+        """The ``k`` events dated within the window closest to ``anchor``, with cosines."""
+        ...
+
 
 class IndexSimilarity:
     """Meaning closeness from the search index: the anchor's text is encoded and the index
@@ -145,6 +156,17 @@ class IndexSimilarity:
             vector = self._searcher.encoder.encode([event_text(anchor)])[0]
             allowed = np.asarray(sorted(set(ids)), dtype=np.int64)
             return dict(self._searcher.index.search(vector, len(allowed), allowed=allowed))
+
+        return await asyncio.to_thread(run)
+
+    async def nearest(
+        self, anchor: Event, date_from: dt.date, date_to: dt.date, k: int
+    ) -> dict[int, float]:
+        def run() -> dict[int, float]:
+            index = self._searcher.index
+            allowed = index.ids_between(date_from, date_to)
+            vector = self._searcher.encoder.encode([event_text(anchor)])[0]
+            return dict(index.search(vector, k, allowed=allowed))
 
         return await asyncio.to_thread(run)
 
@@ -252,10 +274,12 @@ class Stories:
                 if i not in members
             ]
             close = await self._similarity.similarities(anchor, candidates)
-            ranked = sorted(
-                (i for i, s in close.items() if s >= options.min_similarity),
-                key=lambda i: -close[i],
-            )
+            kept = {i: s for i, s in close.items() if s >= options.min_similarity}
+            near = await self._similarity.nearest(anchor, date_from, date_to, options.nearest)
+            for event_id, similarity in near.items():
+                if similarity >= options.min_similarity_any_topic and event_id not in members:
+                    kept[event_id] = max(similarity, kept.get(event_id, 0.0))
+            ranked = sorted(kept, key=lambda i: -kept[i])
             for event_id in ranked[: options.max_events - len(members)]:
                 members[event_id] = None
         return frozenset(members), frozenset(linked), date_from, date_to
