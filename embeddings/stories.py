@@ -140,6 +140,15 @@ class IndexSimilarity:
 
     def __init__(self, searcher: Searcher) -> None:
         self._searcher = searcher  # read on each call: ``refresh`` swaps the index
+        self._vectors: dict[tuple[int, str], np.ndarray] = {}  # anchor texts encoded lately
+
+    def _vector(self, anchor: Event) -> np.ndarray:
+        key = (anchor.id, anchor.content_hash)
+        if key not in self._vectors:
+            if len(self._vectors) >= 256:
+                self._vectors.pop(next(iter(self._vectors)))
+            self._vectors[key] = self._searcher.encoder.encode([event_text(anchor)])[0]
+        return self._vectors[key]
 
     @classmethod
     def of(cls, searcher: object) -> IndexSimilarity | None:
@@ -153,7 +162,7 @@ class IndexSimilarity:
             return {}
 
         def run() -> dict[int, float]:
-            vector = self._searcher.encoder.encode([event_text(anchor)])[0]
+            vector = self._vector(anchor)
             allowed = np.asarray(sorted(set(ids)), dtype=np.int64)
             return dict(self._searcher.index.search(vector, len(allowed), allowed=allowed))
 
@@ -165,8 +174,7 @@ class IndexSimilarity:
         def run() -> dict[int, float]:
             index = self._searcher.index
             allowed = index.ids_between(date_from, date_to)
-            vector = self._searcher.encoder.encode([event_text(anchor)])[0]
-            return dict(index.search(vector, k, allowed=allowed))
+            return dict(index.search(self._vector(anchor), k, allowed=allowed))
 
         return await asyncio.to_thread(run)
 
