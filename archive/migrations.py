@@ -226,6 +226,12 @@ ARCHIVE_MIGRATIONS = Migrations(
         AND l.headline = r.headline AND l.tags = r.tags;
     DROP TABLE related_before_4;
     """,
+        # 4: stories: find the events that link to an event (its "linked from" side) without
+        # scanning every related link.
+        """
+    CREATE INDEX related_links_by_target ON related_links (target_date, target_slug);
+    CREATE INDEX related_by_link ON related (link_id);
+    """,
     ),
     # Before per-owner records, one PRAGMA user_version counted 1 archive, 2 bot, 3 and 4
     # archive: how many of the archive's migrations each old version had applied.

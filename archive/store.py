@@ -567,3 +567,108 @@ class Store:
     async def count_events(self) -> int:
         rows = await self._fetch("SELECT COUNT(*) FROM events")
         return int(rows[0][0])
+
+    # ----- stories: related links resolved, story candidates, headline lookup -----
+
+    async def resolved_related(self, event_ids: Sequence[int]) -> dict[int, list[int | None]]:
+        """Per event, its ``### Related:`` links in order, each resolved through the aliases
+        of the event's edition to a stored event id (None: the page is not in the store)."""
+        found: dict[int, list[int | None]] = {}
+        for chunk in _chunks(list(dict.fromkeys(event_ids))):
+            rows = await self._fetch(
+                "SELECT r.event_id, a.event_id FROM related AS r"
+                " JOIN events AS e ON e.id = r.event_id"
+                " JOIN related_links AS l ON l.id = r.link_id"
+                " LEFT JOIN aliases AS a ON a.lang = e.lang AND a.date = l.target_date"
+                " AND a.slug = l.target_slug"
+                f" WHERE r.event_id IN ({','.join('?' * len(chunk))})"
+                " ORDER BY r.event_id, r.position",
+                chunk,
+            )
+            for event_id, target in rows:
+                found.setdefault(int(event_id), []).append(
+                    int(target) if target is not None else None
+                )
+        return found
+
+    async def linking_events(self, event_ids: Sequence[int]) -> dict[int, list[int]]:
+        """Per event, the stored events of its edition whose related links point at it (by
+        its slug or any alias), oldest first."""
+        found: dict[int, list[int]] = {}
+        for chunk in _chunks(list(dict.fromkeys(event_ids))):
+            rows = await self._fetch(
+                "SELECT DISTINCT a.event_id, r.event_id, e.date FROM aliases AS a"
+                " JOIN related_links AS l ON l.target_date = a.date AND l.target_slug = a.slug"
+                " JOIN related AS r ON r.link_id = l.id"
+                " JOIN events AS e ON e.id = r.event_id AND e.lang = a.lang"
+                f" WHERE a.event_id IN ({','.join('?' * len(chunk))}) AND r.event_id != a.event_id"
+                " ORDER BY a.event_id, e.date, r.event_id",
+                chunk,
+            )
+            for target, source, _ in rows:
+                found.setdefault(int(target), []).append(int(source))
+        return found
+
+    async def story_candidates(
+        self,
+        lang: str,
+        date_from: dt.date,
+        date_to: dt.date,
+        *,
+        topics: Sequence[str] = (),
+        tags: Sequence[str] = (),
+        limit: int = 2000,
+    ) -> list[int]:
+        """Ids of the edition's events dated within [date_from, date_to] whose topic is one
+        of ``topics`` or that carry one of ``tags`` (both case-insensitive), oldest first."""
+        topics, tags = list(dict.fromkeys(topics)), list(dict.fromkeys(tags))
+        if not topics and not tags:
+            return []
+        conditions, params = [], [lang, date_from.isoformat(), date_to.isoformat()]
+        if topics:
+            conditions.append(f"topic COLLATE NOCASE IN ({','.join('?' * len(topics))})")
+            params.extend(topics)
+        if tags:
+            conditions.append(
+                f"id IN (SELECT event_id FROM tags WHERE tag IN ({','.join('?' * len(tags))}))"
+            )
+            params.extend(tags)
+        rows = await self._fetch(
+            "SELECT id FROM events WHERE lang = ? AND date >= ? AND date <= ?"
+            f" AND ({' OR '.join(conditions)}) ORDER BY date, position, id LIMIT ?",
+            [*params, limit],
+        )
+        return [int(i) for (i,) in rows]
+
+    async def count_topic_between(self, topic: str, date_from: dt.date, date_to: dt.date) -> int:
+        """How many events of ``topic`` (case-insensitive) are dated within the window."""
+        rows = await self._fetch(
+            "SELECT COUNT(*) FROM events WHERE topic = ? COLLATE NOCASE AND date >= ?"
+            " AND date <= ?",
+            (topic, date_from.isoformat(), date_to.isoformat()),
+        )
+        return int(rows[0][0])
+
+    async def headline_matches(self, text: str, *, limit: int = 25) -> list[tuple[int, str, str]]:
+        """(id, ISO date, headline) of events whose text holds every word typed (the last one
+        as a prefix), best match first; with nothing typed, the newest events with a page."""
+        terms = fts_terms(text)
+        if not terms:
+            rows = await self._fetch(
+                "SELECT id, date, headline FROM events WHERE has_page = 1"
+                " ORDER BY date DESC, position LIMIT ?",
+                (limit,),
+            )
+        else:
+            match = " ".join(f'"{t}"' for t in terms[:-1]) + f' "{terms[-1]}"*'
+            rows = await self._fetch(
+                "SELECT e.id, e.date, e.headline FROM events_fts"
+                " JOIN events AS e ON e.id = events_fts.rowid"
+                " WHERE events_fts MATCH ? ORDER BY events_fts.rank LIMIT ?",
+                (match.strip(), limit),
+            )
+        return [(int(i), str(d), str(h)) for i, d, h in rows]
+
+
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]

@@ -5,6 +5,12 @@
 Prints Recall@1, Recall@5 and MRR (over questions that have an answer; a question whose answer
 is "nothing close" counts as a miss) for keyword-only, dense-only and hybrid search, and how
 often each mode correctly says "nothing close" to the questions the archive can't answer.
+
+``--group`` adds a second table for hybrid search as ``/ask`` shows it: hits folded into one
+card per story (``embeddings.stories.Stories.group``, from ``CARDS * 3`` candidates). The
+story-equivalence rule: a card answers the question when its event, or one of the retrieved
+events folded into it (same story), is a listed answer; ranks are card ranks. The row
+"ungrouped" is plain hybrid search scored at the same candidate depth, for comparison.
 """
 
 from __future__ import annotations
@@ -85,11 +91,68 @@ async def evaluate(searcher: object, questions: list[Question], mode: str, k: in
     return score
 
 
+CARDS = 5
+CANDIDATES_PER_CARD = 3
+
+
+async def evaluate_grouped(
+    searcher: object, store: object, questions: list[Question], k: int
+) -> tuple[Score, Score, float]:
+    """(ungrouped, grouped, mean ms for grouping) over the answerable questions."""
+    import time
+
+    from embeddings.search import Searcher
+    from embeddings.stories import IndexSimilarity, Stories
+
+    assert isinstance(searcher, Searcher)
+    stories = Stories(store, IndexSimilarity(searcher))  # type: ignore[arg-type]
+    plain, grouped, spent = Score(), Score(), 0.0
+    for question in questions:
+        if not question.answers:
+            continue
+        answer = await searcher.ask(question.text, k=max(k, CARDS * CANDIDATES_PER_CARD))
+        for score in (plain, grouped):
+            score.answerable += 1
+            score.false_abstained += answer.nothing_close
+        started = time.perf_counter()
+        groups = await stories.group(answer.hits, limit=k)
+        spent += time.perf_counter() - started
+        cards = [
+            {h.event.id for h in (g.hit, *g.members)} for g in groups
+        ]  # fmt: skip
+        for score, ranking in (
+            (plain, [{h.event.id} for h in answer.hits[:k]]),
+            (grouped, cards),
+        ):
+            ranks = [n for n, ids in enumerate(ranking, 1) if ids & question.answers]
+            if ranks:
+                score.at1 += ranks[0] == 1
+                score.at5 += ranks[0] <= 5
+                score.reciprocal += 1 / ranks[0]
+    return plain, grouped, spent * 1000 / max(1, plain.answerable)
+
+
+async def print_grouped(searcher: object, store: object, questions: list[Question], k: int) -> None:
+    plain, grouped, ms = await evaluate_grouped(searcher, store, questions, k)
+    print(f"\nGrouped by story (hybrid, {CARDS * CANDIDATES_PER_CARD} candidates, cards):\n")
+    print("| answers          | Recall@1 | Recall@5 | MRR@10 |")
+    print("|------------------|---------:|---------:|-------:|")
+    for name, s in (("ungrouped", plain), ("one card a story", grouped)):
+        print(
+            f"| {name:<16} | {s.at1 / s.answerable:.3f} | {s.at5 / s.answerable:.3f}"
+            f" | {s.reciprocal / s.answerable:.3f} |"
+        )
+    print(f"\ngrouping took {ms:.0f} ms a question on average")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_config_argument(parser)
     parser.add_argument("--k", type=int, default=10, help="hits per question (MRR@k)")
     parser.add_argument("--show", action="store_true", help="print each hybrid miss")
+    parser.add_argument(
+        "--group", action="store_true", help="also score answers grouped by story (as /ask)"
+    )
     args = parser.parse_args()
 
     from archive.store import Store
@@ -121,6 +184,8 @@ async def main() -> None:
                     f" | {s.reciprocal / s.answerable:.3f}"
                     f" | {s.abstained}/{s.unanswerable} | {s.false_abstained}/{s.answerable} |"
                 )
+            if args.group:
+                await print_grouped(searcher, store, questions, args.k)
             if args.show:
                 for q in questions:
                     answer = await searcher.ask(q.text, k=5)

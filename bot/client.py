@@ -26,6 +26,7 @@ from bot.schedule import DailySchedule, parse_post_time, parse_timezone
 from bot.settings import BotSettings
 from bot.state import BotState
 from bot.timer import Wakeup
+from embeddings.stories import IndexSimilarity, Stories
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.ask",
     "bot.cogs.settings",
     "bot.cogs.daily",
+    "bot.cogs.story",
 )
 
 Clock = Callable[[], dt.datetime]
@@ -96,6 +98,8 @@ class DatelineBot(commands.Bot):
         self.sync_on_start = sync_on_start
         # Set when a server's daily-post settings change: the daily job looks again now.
         self.daily_wakeup = Wakeup()
+        # Related events and stories; meaning closeness comes from the search index, if any.
+        self.stories = Stories(store, IndexSimilarity.of(searcher))
         # Fail at construction, not at the first daily post, on a bad [bot] section.
         self.default_schedule = DailySchedule(
             parse_post_time(settings.default_post_time),

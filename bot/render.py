@@ -57,20 +57,46 @@ def archive_url(event: Event, base_url: str) -> str:
     return f"{base_url.rstrip('/')}/{event.path}"
 
 
+def split_title(text: str, limit: int = TITLE_LIMIT) -> tuple[str, str]:
+    """(title, rest): ``text`` if it fits, else its words up to ``limit`` with an ellipsis and
+    the rest (to continue in the description), never cut mid-word unless a word is longer."""
+    if len(text) <= limit:
+        return text, ""
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    cut = cut.rstrip()
+    if cut.endswith("\\"):  # don't leave an escape that would swallow the ellipsis
+        cut = cut[:-1]
+    return cut + "…", text[len(cut) :].lstrip()
+
+
 def event_embed(
-    event: Event, base_url: str, *, summary_limit: int = 1200, max_sources: int = 8
+    event: Event,
+    base_url: str,
+    *,
+    summary_limit: int = 1200,
+    max_sources: int = 8,
+    note: str = "",
 ) -> discord.Embed:
-    """One event: headline (linking to its archive page), date, summary, sources."""
+    """One event: headline (linking to its archive page), date, summary, sources. A headline
+    too long for a title continues in the description; sources left out are counted, with
+    the archive page to find them; ``note`` (already markdown) ends the description."""
     url = archive_url(event, base_url)
+    title, rest = split_title(escape(event.headline))
     heading = f"**{long_date(event.date)}**"
     if event.topic:
         heading += f" · {escape(event.topic)}"
-    parts = [heading]
+    parts = [f"…{rest}"] if rest else []
+    parts.append(heading)
     if event.summary and event.summary != event.headline:
         parts.append(truncate(escape(event.summary), summary_limit))
     parts.append(link("Archive page", url))
+    if note:
+        parts.append(note)
     embed = discord.Embed(
-        title=truncate(escape(event.headline), TITLE_LIMIT),
+        title=title,
         url=safe_url(url),
         description=truncate("\n".join(parts), DESCRIPTION_LIMIT),
         colour=discord.Colour.blurple(),
@@ -83,8 +109,23 @@ def event_embed(
             break
         lines.append(line)
         used += len(line) + 1
+    while lines:
+        hidden = len(event.sources) - len(lines)
+        more = (
+            f"+{hidden} more source{'s' if hidden != 1 else ''} on the {link('archive page', url)}"
+            if hidden
+            else ""
+        )
+        if sum(len(line) + 1 for line in lines) + len(more) <= FIELD_VALUE_LIMIT:
+            break
+        lines.pop()  # make room for the line that says what is left out
+    hidden = len(event.sources) - len(lines)
+    if hidden:
+        lines.append(
+            f"+{hidden} more source{'s' if hidden != 1 else ''} on the {link('archive page', url)}"
+        )
     if lines:
-        name = "Source" if len(lines) == 1 else "Sources"
+        name = "Source" if len(event.sources) == 1 else "Sources"
         embed.add_field(name=name, value="\n".join(lines), inline=False)
     return embed
 
@@ -95,6 +136,8 @@ class Page:
 
     content: str
     embeds: tuple[discord.Embed, ...]
+    event_ids: tuple[int, ...] = ()  # the event shown by each embed, for their buttons
+    event_headlines: tuple[str, ...] = ()
 
 
 def pack(embeds: Iterable[discord.Embed]) -> list[list[discord.Embed]]:
@@ -116,28 +159,33 @@ def pack(embeds: Iterable[discord.Embed]) -> list[list[discord.Embed]]:
     return pages
 
 
-def event_pages(events: Sequence[Event], base_url: str, heading: str) -> list[Page]:
+def event_pages(
+    events: Sequence[Event],
+    base_url: str,
+    heading: str,
+    *,
+    summary_limit: int = 1200,
+    max_sources: int = 8,
+) -> list[Page]:
     """All ``events``, paginated; each page's content is ``heading`` with the page number."""
-    groups = pack(event_embed(event, base_url) for event in events)
+    embeds = [
+        event_embed(e, base_url, summary_limit=summary_limit, max_sources=max_sources)
+        for e in events
+    ]
+    groups = pack(embeds)
     total = len(groups)
     pages = []
+    start = 0
     for number, group in enumerate(groups, start=1):
         suffix = f" · page {number}/{total}" if total > 1 else ""
-        pages.append(Page(truncate(heading + suffix, CONTENT_LIMIT), tuple(group)))
+        shown = events[start : start + len(group)]
+        start += len(group)
+        pages.append(
+            Page(
+                truncate(heading + suffix, CONTENT_LIMIT),
+                tuple(group),
+                tuple(e.id for e in shown),
+                tuple(e.headline for e in shown),
+            )
+        )
     return pages
-
-
-def notability(event: Event) -> tuple[int, int, int, int]:
-    """Sort key, most notable first: an own page, then more sources, related links, tags."""
-    return (-int(event.has_page), -len(event.sources), -len(event.related), -len(event.tags))
-
-
-def digest_page(events: Sequence[Event], base_url: str, heading: str) -> Page:
-    """The most notable ``events`` that fit in one message, with a count of the rest."""
-    ranked = sorted(events, key=notability)  # stable: newest year first among equals
-    embeds = [event_embed(e, base_url, summary_limit=350, max_sources=3) for e in ranked]
-    first = pack(embeds)[0] if embeds else []
-    content = heading
-    if len(first) < len(ranked):
-        content += f"\n-# {len(ranked) - len(first)} more not shown."
-    return Page(truncate(content, CONTENT_LIMIT), tuple(first))

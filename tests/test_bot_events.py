@@ -35,7 +35,10 @@ async def test_event_lists_the_day(simcord_env, world, typed):
     sources = embed.fields[0]
     assert sources.name == "Sources"
     assert "[Agency report](https://news.example/a)" in sources.value
-    assert message.components == []
+    # One button: the card's Related button (its custom id carries the event id).
+    [[button]] = [row.children for row in message.components]
+    assert button.label == "Related: Jair Bolsonaro takes office as President of Brazil"
+    assert button.custom_id.startswith("dl:rel:")
 
 
 def _embed_chars(message: discord.Message) -> int:
@@ -50,7 +53,8 @@ async def test_busy_day_is_paginated_within_limits(simcord_env, world):
     assert 1 <= len(first.embeds) <= 10
     assert _embed_chars(first) <= 6000
     labels = [child.label for row in first.components for child in row.children]
-    assert labels == ["Prev", "Next"]
+    # Page buttons, then a Related button per card of the page.
+    assert labels == ["Prev", "Next"] + [f"Related: {e.title}" for e in first.embeds]
 
     seen = [e.title for e in first.embeds]
     pages = int(first.content.rsplit("/", 1)[1])
@@ -59,6 +63,8 @@ async def test_busy_day_is_paginated_within_limits(simcord_env, world):
         message = channel.last_message
         assert f"page {number}/{pages}" in message.content
         assert _embed_chars(message) <= 6000
+        labels = [child.label for row in message.components for child in row.children]
+        assert labels[2:] == [f"Related: {e.title}" for e in message.embeds]
         seen += [e.title for e in message.embeds]
     assert seen == [f"Busy day event number {n:02d}" for n in range(BUSY_DAY_EVENTS)]
 

@@ -16,16 +16,16 @@ def world(simcord_env):
     return guild, channel, alice
 
 
-async def test_today_by_default_most_notable_first(simcord_env, world):
+async def test_today_by_default_one_event_a_year_newest_first(simcord_env, world):
     _, channel, alice = world
     result = await alice.slash(channel, "onthisday")
     assert not result.ephemeral
     message = channel.last_message
     assert message.content.startswith("**On this day, 1 January** · 3 events, 2015–2020")
     assert [e.title for e in message.embeds] == [
+        "A minor New Year note",
         "Jair Bolsonaro takes office as President of Brazil",
         "Lithuania adopts the euro",
-        "A minor New Year note",
     ]
 
 
@@ -63,10 +63,19 @@ async def test_bad_date(simcord_env, world):
     assert len(simcord_env.errors) == 1
 
 
-async def test_busy_month_day_fits_one_message(simcord_env, world):
+async def test_busy_month_day_is_paged_with_every_event_reachable(simcord_env, world):
     _, channel, alice = world
     await alice.slash(channel, "onthisday", date="Nov 20")
     message = channel.last_message
-    assert len(message.embeds) <= 10
-    assert sum(len(e) for e in message.embeds) <= 6000
-    assert "more not shown" in message.content
+    pages = int(message.content.rsplit("/", 1)[1])
+    seen = []
+    for number in range(1, pages + 1):
+        if number > 1:
+            await alice.click(channel.last_message, label="Next")
+            message = channel.last_message
+        assert f"page {number}/{pages}" in message.content
+        assert len(message.embeds) <= 10
+        assert sum(len(e) for e in message.embeds) <= 6000
+        seen += [e.title for e in message.embeds]
+    assert "more not shown" not in message.content
+    assert sorted(seen) == [f"Busy day event number {n:02d}" for n in range(24)]

@@ -9,11 +9,11 @@ from bot.render import (
     DESCRIPTION_LIMIT,
     FIELD_VALUE_LIMIT,
     TITLE_LIMIT,
-    digest_page,
     escape,
     event_embed,
     event_pages,
     safe_url,
+    split_title,
 )
 from tests.bot_fixtures import BASE_URL, make_event
 
@@ -48,17 +48,41 @@ def test_pages_respect_message_limits():
     assert pages[-1].content.endswith(f"page {len(pages)}/{len(pages)}")
 
 
-def test_digest_keeps_the_most_notable_and_counts_the_rest():
-    plain = [
-        make_event(dt.date(2000 + n, 1, 1), f"e{n}", f"Event {n}", sources=()) for n in range(20)
-    ]
-    notable = make_event(
-        dt.date(1999, 1, 1), "big", "Big one", sources=(Source("a", "https://a.example"),) * 3
-    )
-    page = digest_page([*plain, notable], BASE_URL, "**On this day**")
-    assert page.embeds[0].title == "Big one"
-    assert len(page.embeds) == 10
-    assert page.content.endswith("11 more not shown.")
+def test_a_long_headline_continues_in_the_description_not_cut_mid_word():
+    words = " ".join(f"word{n:03d}" for n in range(60))  # 479 characters
+    embed = event_embed(make_event(dt.date(2015, 11, 20), "long", words), BASE_URL)
+    assert len(embed.title) <= TITLE_LIMIT
+    assert embed.title.endswith("…")
+    shown = embed.title[:-1]
+    assert words.startswith(shown) and words[len(shown)] == " "  # ends on a whole word
+    rest = words[len(shown) :].strip()
+    assert embed.description.startswith(f"…{rest}\n")  # nothing of the headline is lost
+
+
+def test_split_title_keeps_short_titles_and_splits_one_huge_word():
+    assert split_title("Short") == ("Short", "")
+    title, rest = split_title("H" * 1000)
+    assert len(title) == TITLE_LIMIT and title.endswith("…")
+    assert title[:-1] + rest == "H" * 1000
+
+
+def test_sources_left_out_are_counted_with_the_archive_link():
+    sources = tuple(Source(f"Source {n}", f"https://news.example/{n}") for n in range(9))
+    event = make_event(dt.date(2015, 11, 20), "many", "Many sources", sources=sources)
+    [field] = event_embed(event, BASE_URL, max_sources=4).fields
+    lines = field.value.split("\n")
+    assert len(lines) == 5
+    assert lines[-1] == f"+5 more sources on the [archive page]({BASE_URL}/news/2015/11/20/many.md)"
+    [field] = event_embed(event, BASE_URL).fields  # 8 of 9
+    assert field.value.split("\n")[-1].startswith("+1 more source on the [archive page]")
+    [field] = event_embed(event, BASE_URL, max_sources=9).fields
+    assert "more source" not in field.value
+
+
+def test_a_huge_event_says_how_many_sources_are_not_shown():
+    [field] = event_embed(huge_event(), BASE_URL).fields
+    shown = field.value.count("\n• ") + 1
+    assert f"+{40 - shown} more sources on the" in field.value
 
 
 def test_escaping():

@@ -10,8 +10,11 @@ from bot.client import DatelineBot
 from bot.dates import DateInputError, long_date, parse_date
 from bot.errors import UserFacingError
 from bot.render import NO_MENTIONS, escape, event_embed, pack, truncate
+from bot.story_views import RelatedButton, StoryButton
 
 NOTHING_CLOSE = "Nothing in the archive is close enough to that question."
+CARDS = 5  # one card per story
+CANDIDATES_PER_CARD = 3
 
 
 class AskCog(commands.Cog):
@@ -43,7 +46,10 @@ class AskCog(commands.Cog):
         if self.bot.searcher is None:
             raise UserFacingError("Search is not available right now: no index is loaded.")
         await interaction.response.defer(thinking=True)
-        answer = await self.bot.searcher.ask(question, date_from=start, date_to=end)
+        # Extra candidates, so that folding each story into one card still leaves CARDS cards.
+        answer = await self.bot.searcher.ask(
+            question, k=CARDS * CANDIDATES_PER_CARD, date_from=start, date_to=end
+        )
         heading = f"**Q:** {truncate(escape(question), 300)}"
         if start or end:
             span = f"{long_date(start) if start else '…'} – {long_date(end) if end else '…'}"
@@ -54,12 +60,27 @@ class AskCog(commands.Cog):
             )
             return
         base_url = self.bot.archive_settings.base_url
-        embeds = [
-            event_embed(hit.event, base_url, summary_limit=500, max_sources=4)
-            for hit in answer.hits
-        ]
+        groups = await self.bot.stories.group(answer.hits, limit=CARDS)
+        embeds, view = [], discord.ui.View(timeout=None)
+        for group in groups:
+            event = group.hit.event
+            note = ""
+            if group.more:
+                note = f"**+{group.more} more in this story**"
+            embeds.append(event_embed(event, base_url, summary_limit=500, max_sources=4, note=note))
         first = pack(embeds)[0]
-        await interaction.followup.send(heading, embeds=first, allowed_mentions=NO_MENTIONS)
+        for group in groups[: len(first)]:
+            event = group.hit.event
+            if group.more:
+                view.add_item(
+                    StoryButton(event.id, f"Story ({group.story_size}): {event.headline}")
+                )
+            view.add_item(RelatedButton(event.id, event.headline))
+        if len(first) < len(groups):
+            heading += f"\n-# {len(groups) - len(first)} more answers did not fit in this message."
+        await interaction.followup.send(
+            heading, embeds=first, view=view, allowed_mentions=NO_MENTIONS
+        )
 
 
 async def setup(bot: DatelineBot) -> None:

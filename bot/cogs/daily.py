@@ -107,14 +107,15 @@ class DailyCog(commands.Cog):
                         row.guild_id, channel_id, local_date, earlier.id
                     )
                     return
-            page = await build_digest(
+            page, view = await build_digest(
                 self.bot.store,
+                self.bot.stories,
                 self.bot.archive_settings.base_url,
                 local_date,
                 marker=marker(local_date),
             )
             message = await channel.send(
-                page.content, embeds=list(page.embeds), allowed_mentions=NO_MENTIONS
+                page.content, embeds=list(page.embeds), view=view, allowed_mentions=NO_MENTIONS
             )
         except (discord.HTTPException, discord.ClientException, LookupError) as exc:
             given_up = claim.attempts >= max_attempts

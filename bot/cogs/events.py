@@ -12,7 +12,7 @@ from bot.client import DatelineBot
 from bot.dates import DateInputError, long_date, parse_date, suggestion_window
 from bot.errors import UserFacingError
 from bot.render import NO_MENTIONS, event_pages
-from bot.views import send_pages
+from bot.story_views import send_card_pages
 
 MAX_CHOICES = 25
 
@@ -36,7 +36,7 @@ class EventsCog(commands.Cog):
             return
         count = f"{len(events)} event" + ("s" if len(events) != 1 else "")
         heading = f"**{long_date(day)}** · {count}"
-        await send_pages(
+        await send_card_pages(
             interaction, event_pages(events, self.bot.archive_settings.base_url, heading)
         )
 

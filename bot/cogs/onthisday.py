@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import discord
@@ -12,23 +13,69 @@ from archive.store import Store
 from bot.client import DatelineBot
 from bot.dates import DateInputError, long_month_day, parse_day
 from bot.errors import UserFacingError
-from bot.render import NO_MENTIONS, Page, digest_page
+from bot.render import CONTENT_LIMIT, Page, event_pages, truncate
 from bot.schedule import local_today
+from bot.story_views import DigestMoreButton, card_view, send_card_pages
+from embeddings.digest import plan_digest
+from embeddings.stories import Stories
+
+DIGEST_SUMMARY = 350
 
 
-async def build_digest(store: Store, base_url: str, day: dt.date, *, marker: str = "") -> Page:
-    """Events on ``day``'s month-day in the years before ``day``, most notable first."""
+async def build_digest_pages(
+    store: Store,
+    stories: Stories,
+    base_url: str,
+    day: dt.date,
+    *,
+    marker: str = "",
+    skip: int = 0,
+) -> list[Page]:
+    """Events on ``day``'s month-day in the years before ``day``: round anniversaries, then
+    the most notable event of each year (``embeddings.digest``), then every other event, as
+    pages of cards. ``skip`` leaves out that many events from the start (those of the daily
+    post's own message, when More pages through the rest)."""
     events = await store.events_on_month_day(day.month, day.day, before=day)
     heading = f"**On this day, {long_month_day(day.month, day.day)}**"
-    if events:
-        years = sorted({e.date.year for e in events})
-        span = f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
-        heading += f" · {len(events)} event{'s' if len(events) != 1 else ''}, {span}"
-    else:
+    if not events:
         heading += "\nNothing in the archive happened on this day in earlier years."
+        if marker:
+            heading += f"\n-# {marker}"
+        return [Page(truncate(heading, CONTENT_LIMIT), ())]
+    years = sorted({e.date.year for e in events})
+    span = f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
+    heading += f" · {len(events)} event{'s' if len(events) != 1 else ''}, {span}"
+    plan = plan_digest(events, await stories.notability(events), day)
     if marker:
         heading += f"\n-# {marker}"
-    return digest_page(events, base_url, heading)
+    if skip:
+        heading += f"\n-# the {len(events) - skip} events after the first {skip}"
+    return event_pages(
+        plan.events[skip:] or plan.events, base_url, heading, summary_limit=DIGEST_SUMMARY,
+        max_sources=3,
+    )  # fmt: skip
+
+
+async def build_digest(
+    store: Store, stories: Stories, base_url: str, day: dt.date, *, marker: str = ""
+) -> tuple[Page, discord.ui.View]:
+    """The daily post: the digest's first page in one message, with a Related button per
+    card and a More button that opens every other event of the day (privately)."""
+    pages = await build_digest_pages(store, stories, base_url, day, marker=marker)
+    first = pages[0]
+    view = card_view(first) or discord.ui.View(timeout=None)
+    rest = sum(len(p.event_ids) for p in pages[1:])
+    if rest:
+        first = dataclasses.replace(
+            first,
+            content=truncate(
+                first.content.replace(f" · page 1/{len(pages)}", "")
+                + f"\n-# {rest} more under **More**.",
+                CONTENT_LIMIT,
+            ),
+        )
+        view.add_item(DigestMoreButton(day, rest, skip=len(first.event_ids)))
+    return first, view
 
 
 class OnThisDayCog(commands.Cog):
@@ -51,10 +98,10 @@ class OnThisDayCog(commands.Cog):
             day = _day_in_year(month, day_of_month, year or today.year)
             if year is None and day < today:
                 day = _day_in_year(month, day_of_month, today.year + 1)
-        page = await build_digest(self.bot.store, self.bot.archive_settings.base_url, day)
-        await interaction.response.send_message(
-            page.content, embeds=list(page.embeds), allowed_mentions=NO_MENTIONS
+        pages = await build_digest_pages(
+            self.bot.store, self.bot.stories, self.bot.archive_settings.base_url, day
         )
+        await send_card_pages(interaction, pages)
 
 
 def _day_in_year(month: int, day: int, year: int) -> dt.date:
