@@ -23,6 +23,7 @@ from archive.text import (
     inline_sources,
     split_tags,
     squash_space,
+    url_host,
     web_url,
 )
 
@@ -385,7 +386,7 @@ def _sources(items: list[_Item]) -> tuple[list[Source], str | None]:
         if name.lower() in COVER_TITLES:
             cover = cover or url
         else:
-            sources.append(Source(name or url, url))
+            sources.append(Source(name or url_host(url), url))
         image = _single_link(rest)
         if image and clean_text(image[0]).lower() in COVER_TITLES:
             cover = cover or web_url(image[1])

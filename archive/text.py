@@ -22,6 +22,7 @@ _CITATION = re.compile(
 # their scheme-less tails (":--web.archive.org-...").
 _BARE_URL = re.compile(r"(?:https?)?:(?://|--)[A-Za-z0-9\-._~:/?#@!$&'*+,;=%]++", re.IGNORECASE)
 _URL_TRAILER = ".,;:!?'\"|)"
+_IMAGE_ENDINGS = (".jpg", ".jpeg", ".png", ".gif", ".svg", ".webp")  # pictures, not sources
 _MD_LINK = re.compile(r"\[([^\[\]]*+)\]\([^()\s]*+(?:\([^()\s]*+\)[^()\s]*+)*+\)")
 # Wiki links: [[target|label]] -> label, [[label]] -> label; stray [[ or ]] dropped.
 _WIKI_LINK = re.compile(r"\[\[(?:[^\[\]|]*+\|)?+([^\[\]]*+)\]\]")
@@ -32,7 +33,7 @@ _UNIT_PAIR = re.compile(r"(\d)\|([A-Za-z°][A-Za-z0-9/°.]{0,9}+)\|[A-Za-z°][A-
 _UNIT_NAMES = {"F": "°F", "C": "°C", "K": "K"}
 # "(Link dead as of March 2016)", "(dead link)" and a bare "dead link" that ends a text.
 _DEAD_LINK = re.compile(
-    r"\(\s*+(?:link dead|dead link)\b[^()]*+\)|\bdead ?link\s*+$", re.IGNORECASE
+    r"(?<!\s)\s*+(?:\(\s*+(?:link dead|dead link)\b[^()]*+\)|\bdead ?link\s*+$)", re.IGNORECASE
 )
 # Named citation parameters (url=..., date=..., bot=...) left in text by lost {{cite}} and
 # {{dead link}} templates. The start must not follow a letter (lookbehind) so a run of
@@ -208,7 +209,7 @@ def clean_text(text: str) -> str:
     if "=" in text:
         text = _CITE_RUN.sub(_cite_run, text)
     if "ead" in text:
-        text = _DEAD_LINK.sub(" ", text)
+        text = _DEAD_LINK.sub("", text)
     if "''" in text:
         text = _WIKI_QUOTES.sub("", text)
     if "<" in text:
@@ -234,7 +235,7 @@ def inline_sources(text: str) -> list[tuple[str, str]]:
     if ":--" in text or "://" in text:
         for match in _BARE_URL.finditer(text):
             url = match.group(0).rstrip(_URL_TRAILER)
-            if url.lower().startswith("http"):
+            if url.lower().startswith("http") and not url.lower().endswith(_IMAGE_ENDINGS):
                 found.append((url_host(url), url))
     return found
 
