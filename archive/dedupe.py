@@ -153,18 +153,18 @@ def _merge_sources(
     proper = {mangle(s.url): s.url for s in [*seen.values(), *inline] if not is_mangled(s.url)}
     counted: set[str] = set()
     for source in inline:
-        url: str | None = source.url.rstrip("|")
-        if url in counted:
+        written = source.url.rstrip("|")
+        if written in counted:
             continue
-        counted.add(url)
+        counted.add(written)
         stats.inline_sources += 1
-        if is_mangled(url):
-            url = proper.get(url)
-            if url is None:
+        if is_mangled(written):
+            if written not in proper:
                 stats.inline_dropped += 1
                 continue
+            written = proper[written]
             stats.inline_repaired += 1
-        url = web_url(url)
+        url = web_url(written)
         if url is not None:
             seen.setdefault(_url_key(url), Source(source.title, url))
     return tuple(seen.values())
@@ -291,9 +291,7 @@ def merge_day(
     return events, merged_away
 
 
-def _event_of(
-    date: dt.date, lang: str, position: int, group: _Group, stats: MergeStats
-) -> Event:
+def _event_of(date: dt.date, lang: str, position: int, group: _Group, stats: MergeStats) -> Event:
     pages = sorted(group.pages, key=_page_rank)
     if group.entry is not None and group.slugs:
         linked = [p for p in pages if p.slug == group.slugs[0]]

@@ -291,7 +291,10 @@ def parse_day_page(text: str, date: dt.date) -> DayPage:
                 else:
                     label, target = link[0], parse_link_target(link[1])
                 headline = _capped(
-                    clean_text(label), MAX_HEADLINE, f"headline of entry {len(entries) + 1}", warnings
+                    clean_text(label),
+                    MAX_HEADLINE,
+                    f"headline of entry {len(entries) + 1}",
+                    warnings,
                 )
                 if headline:
                     current = {

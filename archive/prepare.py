@@ -99,13 +99,14 @@ def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
             read += 1
             if is_day_page:
                 day = parse_day_page(text, folder.date)
-                entries, found = day.entries, day
+                entries, found = day.entries, (day.repaired, day.warnings)
                 day_pages += 1
             else:
-                found = parse_event_page(text, folder.date, name[: -len(".md")])
-                pages.append(found)
-            repaired += found.repaired
-            warnings.extend((path, warning) for warning in found.warnings)
+                page = parse_event_page(text, folder.date, name[: -len(".md")])
+                pages.append(page)
+                found = (page.repaired, page.warnings)
+            repaired += found[0]
+            warnings.extend((path, warning) for warning in found[1])
             continue
         except ParseError as exc:
             reason = str(exc)

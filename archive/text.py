@@ -333,7 +333,7 @@ def _country_forms(tag: str) -> set[str]:
     for ending, replacement in _DEMONYM_ENDINGS:
         if word.endswith(ending) and len(word) > len(ending) + 1:
             stems.add(word[: -len(ending)] + replacement)
-    forms = set()
+    forms: set[str] = set()
     for stem in stems:
         forms.update((stem, f"{stem} republic", f"republic of {stem}", f"the {stem}"))
     return forms

@@ -44,7 +44,7 @@ _Context: Czech, Czech Republic, España, Espana, French, France_
 ### [ A missile travels 435|mi|km before landing in the Sea of Japan (Link dead as of March 2016). ](/news/2007/11/20/a-missile.md)
 _Context: Chilean general election, 2017, Chile_
 """
-EN_PAGE = f"""### [2007-11-20](/news/2007/11/20/index.md)
+EN_PAGE = """### [2007-11-20](/news/2007/11/20/index.md)
 
 # 2007 Pakistani state of emergency: Thousands of people escape Pakistan's Swat district, where the Pakistan Army is fighting with pro-Taliban militants. More than 100 journalists are arrested.
 
@@ -99,7 +99,10 @@ def test_a_mangled_address_nothing_repairs_is_not_stored(tmp_path: Path) -> None
     folder = _write(tmp_path, ZH_DAY, {"index": ZH_INDEX, ZH_SLUG: ZH_PAGE})
     day = prepare_day(folder, "zh")
     (event,) = day.events
-    assert event.headline == "美國政府把伊朗伊斯兰革命卫队列為恐怖組織 ，随即伊朗政府也将美国中央司令部及其下属部队列为恐怖组织"
+    assert (
+        event.headline
+        == "美國政府把伊朗伊斯兰革命卫队列為恐怖組織 ，随即伊朗政府也将美国中央司令部及其下属部队列为恐怖组织"
+    )
     assert event.sources == ()
     assert day.inline is not None
     assert (day.inline.inline_sources, day.inline.inline_dropped) == (1, 1)
