@@ -183,13 +183,16 @@ def fullest(chosen: str, copies: list[str]) -> str:
     """``chosen``, or a copy that is the same text with letters ``chosen`` lost
     (``Chvez`` -> ``Chávez``) or without its mojibake. Only for mostly Latin text: the
     comparison ignores every non-ASCII letter."""
-    if not chosen or len(copies) < 2:
+    others = [copy for copy in copies if copy != chosen]
+    if not chosen or not others:
         return chosen
+    if len(chosen.encode()) - len(chosen) > 0.4 * len(chosen):
+        return chosen  # mostly non-Latin text (the cheap test: bytes beyond one a character)
     key = _loss_key(chosen)
     if len(key) < 0.8 * len(chosen.replace(" ", "")):
         return chosen
     best, score = chosen, _letters_score(chosen)
-    for copy in copies:
+    for copy in others:
         if copy != best and _loss_key(copy) == key and (s := _letters_score(copy)) > score:
             best, score = copy, s
     return best

@@ -11,6 +11,7 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from archive.dedupe import MergeStats, merge_day
@@ -144,6 +145,19 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
+@lru_cache(maxsize=16)
+def _real(path: str) -> str:
+    return os.path.realpath(path)
+
+
+def _leads_out(folder: Path, news: str) -> bool:
+    """Whether the day folder, or its month or year folder, is a link out of ``news``.
+    Three ``lstat`` calls; the path is resolved only when one of them is a link."""
+    if not any(os.path.islink(p) for p in (folder, folder.parent, folder.parent.parent)):
+        return False
+    return not _inside(os.path.realpath(folder), _real(news))
+
+
 def _list_pages(
     folder: DayFolder, skipped: list[tuple[str, str]] | None = None
 ) -> tuple[list[tuple[str, int]], str]:
@@ -153,9 +167,8 @@ def _list_pages(
     A symbolic link (a page, or the day, month or year folder) that resolves outside the
     archive's ``news`` folder is never followed: it is left out and added to ``skipped``."""
     pages = []
-    news = os.path.realpath(folder.path.parent.parent.parent)
-    real_folder = os.path.realpath(folder.path)
-    if not _inside(real_folder, news):
+    news = str(folder.path.parent.parent.parent)
+    if _leads_out(folder.path, news):
         if skipped is not None:
             skipped.append((str(folder.path), "links outside the archive: not followed"))
         return [], hashlib.blake2b(PARSER_VERSION.encode(), digest_size=16).hexdigest()
@@ -164,7 +177,7 @@ def _list_pages(
             name = entry.name
             if not name.endswith(".md") or name.lower() in DAY_PAGE_COPIES:
                 continue
-            if entry.is_symlink() and not _inside(os.path.realpath(entry.path), news):
+            if entry.is_symlink() and not _inside(os.path.realpath(entry.path), _real(news)):
                 if skipped is not None:
                     skipped.append((entry.path, "links outside the archive: not followed"))
                 continue

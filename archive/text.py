@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from functools import lru_cache
 
 import ftfy
 
@@ -269,6 +270,7 @@ def web_url(url: str) -> str | None:
     return url
 
 
+@lru_cache(maxsize=1 << 15)  # tags recur on many events
 def fold(text: str) -> str:
     """Case, accents and punctuation dropped: ``Ahmet Davutoğlu`` ~ ``ahmet davutoglu``."""
     if not text.isascii():
@@ -325,6 +327,7 @@ _DEMONYM_ENDINGS = (
 )
 
 
+@lru_cache(maxsize=1 << 12)
 def _country_forms(tag: str) -> set[str]:
     """Names a one-word tag may stand for: itself and its country forms, plain and with
     ``Republic`` (Czech -> Czech Republic), folded."""
@@ -347,23 +350,20 @@ def merge_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
     if len(tags) < 2:
         return tags
     keys = [fold(tag) for tag in tags]
-    if len(set(keys)) == len(keys) and not any(" " not in k and k for k in keys):
+    known = set(keys)
+    # A one-word tag whose country form is another tag of the list joins that tag.
+    target: dict[str, str] = {}
+    for key in known:
+        if " " not in key and key.isalpha() and len(forms := _country_forms(key) & known) > 1:
+            target[key] = next(iter(sorted(forms - {key})))
+    if len(known) == len(keys) and not target:
         return tags
     best: dict[str, str] = {}
     for tag, key in zip(tags, keys, strict=True):
-        known = best.get(key)
-        if known is None or (known.isascii() and not tag.isascii()):
+        seen = best.get(key)
+        if seen is None or (seen.isascii() and not tag.isascii()):
             best[key] = tag
-    # A one-word tag whose country form is another tag of the list joins that tag.
-    target = {key: key for key in best}
-    for key in best:
-        if " " in key or not key.isalpha():
-            continue
-        forms = _country_forms(key)
-        match = next((other for other in best if other != key and other in forms), None)
-        if match is not None:
-            target[key] = match
     out: dict[str, None] = {}
     for key in keys:
-        out.setdefault(best[target[key]], None)
+        out.setdefault(best[target.get(key, key)], None)
     return tuple(out)
