@@ -19,6 +19,19 @@ Two events listed separately on the day page are never merged by similarity: the
 listed them apart, and near-identical headlines such as casualty updates can be different
 events. The merged event keeps every slug as an alias, so ``### Related:`` links to any copy
 resolve, and the union of the copies' sources.
+
+Which copy's text is kept:
+
+- Headline: the ``(Current version)`` that a page's ``### Changes:`` names, else the day
+  page's, else the first page's.
+- Summary: the event page's own paragraph. The day-page line is kept where it adds
+  something: when the page has no paragraph, when the line is a longer version of the same
+  text, or, when the two say different things, after the paragraph.
+- Of copies that are the same text but for letters (``Chvez``/``Chávez``, ``Ch?vez``, or
+  mojibake ftfy could not undo), the one with the letters and without mojibake.
+- Sources: the union of every copy's sections and of sources written inline. An inline
+  address mangled into a file name (``http:--host-path``) is repaired only when a copy, the
+  day page or the sources section gives the right one; otherwise it is dropped (counted).
 """
 
 from __future__ import annotations
@@ -32,6 +45,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from archive.models import Event, RelatedLink, Source
 from archive.parser import DayEntry, EventPage
+from archive.text import has_mojibake, is_mangled, mangle, merge_tags, web_url
 
 MIN_KEY = 24
 MIN_KEY_CJK = 8
@@ -116,12 +130,89 @@ def _url_key(url: str) -> str:
     return f"{host}/{path.rstrip('/')}?{query}"
 
 
-def _merge_sources(pages: list[EventPage]) -> tuple[Source, ...]:
+@dataclass
+class MergeStats:
+    """Counts of a merge that ingest reports: sources written inline in text, and how many
+    of those had a mangled address that a copy repaired or that nothing could repair."""
+
+    inline_sources: int = 0
+    inline_repaired: int = 0
+    inline_dropped: int = 0
+
+
+def _merge_sources(
+    pages: list[EventPage], entry: DayEntry | None, stats: MergeStats
+) -> tuple[Source, ...]:
     seen: dict[str, Source] = {}
     for page in pages:
         for source in page.sources:
             seen.setdefault(_url_key(source.url), source)
+    inline = [s for p in pages for s in p.inline_sources] + list(entry.sources if entry else ())
+    if not inline:
+        return tuple(seen.values())
+    proper = {mangle(s.url): s.url for s in [*seen.values(), *inline] if not is_mangled(s.url)}
+    counted: set[str] = set()
+    for source in inline:
+        written = source.url.rstrip("|")
+        if written in counted:
+            continue
+        counted.add(written)
+        stats.inline_sources += 1
+        if is_mangled(written):
+            if written not in proper:
+                stats.inline_dropped += 1
+                continue
+            written = proper[written]
+            stats.inline_repaired += 1
+        url = web_url(written)
+        if url is not None:
+            seen.setdefault(_url_key(url), Source(source.title, url))
     return tuple(seen.values())
+
+
+def _loss_key(text: str) -> str:
+    return "".join(c for c in text if c.isascii() and c != "?" and not c.isspace())
+
+
+def _letters_score(text: str) -> int:
+    lost = text.count("?") + text.count("\ufffd") + (5 if has_mojibake(text) else 0)
+    return sum(1 for c in text if not c.isascii() and c.isalpha()) - 2 * lost
+
+
+def fullest(chosen: str, copies: list[str]) -> str:
+    """``chosen``, or a copy that is the same text with letters ``chosen`` lost
+    (``Chvez`` -> ``Chávez``) or without its mojibake. Only for mostly Latin text: the
+    comparison ignores every non-ASCII letter."""
+    others = [copy for copy in copies if copy != chosen]
+    if not chosen or not others:
+        return chosen
+    if len(chosen.encode()) - len(chosen) > 0.4 * len(chosen):
+        return chosen  # mostly non-Latin text (the cheap test: bytes beyond one a character)
+    key = _loss_key(chosen)
+    if len(key) < 0.8 * len(chosen.replace(" ", "")):
+        return chosen
+    best, score = chosen, _letters_score(chosen)
+    for copy in others:
+        if copy != best and _loss_key(copy) == key and (s := _letters_score(copy)) > score:
+            best, score = copy, s
+    return best
+
+
+def _summary(pages: list[EventPage], entry: DayEntry | None) -> str:
+    """The page's paragraph; the day-page line where it adds something (module docstring)."""
+    paragraphs = [p.summary for p in pages if p.summary]
+    line = entry.summary if entry else ""
+    if not paragraphs:
+        return line
+    paragraph = fullest(paragraphs[0], [*paragraphs, line])
+    if not line:
+        return paragraph
+    page_key, line_key = headline_key(paragraph), headline_key(line)
+    if line_key in page_key or (len(line_key) <= len(page_key) and same_event(page_key, line_key)):
+        return paragraph
+    if page_key in line_key or same_event(page_key, line_key):
+        return fullest(line, [*paragraphs, line])
+    return f"{paragraph} {line}"
 
 
 def _merge_related(pages: list[EventPage]) -> tuple[RelatedLink, ...]:
@@ -142,10 +233,13 @@ def merge_day(
     lang: str,
     entries: tuple[DayEntry, ...],
     pages: list[EventPage],
+    stats: MergeStats | None = None,
 ) -> tuple[list[Event], int]:
     """Turn a day's listing and pages into events, merging copies (see ``archive.dedupe``).
 
-    Returns the events (id 0: not stored yet) and how many copies were merged away."""
+    Returns the events (id 0: not stored yet) and how many copies were merged away; counts
+    of inline sources are added to ``stats``."""
+    stats = stats if stats is not None else MergeStats()
     by_slug = {page.slug: page for page in pages}
     groups: list[_Group] = []
     owner: dict[str, int] = {}
@@ -196,19 +290,20 @@ def merge_day(
 
     events = []
     for position, group in enumerate(groups):
-        events.append(_event_of(date, lang, position, group))
+        events.append(_event_of(date, lang, position, group, stats))
     return events, merged_away
 
 
-def _event_of(date: dt.date, lang: str, position: int, group: _Group) -> Event:
+def _event_of(date: dt.date, lang: str, position: int, group: _Group, stats: MergeStats) -> Event:
     pages = sorted(group.pages, key=_page_rank)
     if group.entry is not None and group.slugs:
         linked = [p for p in pages if p.slug == group.slugs[0]]
         pages = linked + [p for p in pages if p.slug != group.slugs[0]]
     entry = group.entry
-    headline = entry.headline if entry else pages[0].headline
-    summaries = [p.summary for p in pages] + ([entry.summary] if entry else [])
-    summary = max(summaries, key=len, default="")
+    current = next((p.current_headline for p in pages if p.current_headline), None)
+    headline = current or (entry.headline if entry else pages[0].headline)
+    headline = fullest(headline, [p.headline for p in pages] + ([entry.headline] if entry else []))
+    summary = _summary(pages, entry)
     topic = (entry.topic if entry else None) or next((p.topic for p in pages if p.topic), None)
     related = _merge_related(pages)
     tag_counts: dict[str, int] = {}
@@ -216,7 +311,7 @@ def _event_of(date: dt.date, lang: str, position: int, group: _Group) -> Event:
         for tag in link.tags:
             tag_counts[tag] = tag_counts.get(tag, 0) + 1
     by_count = sorted(tag_counts, key=tag_counts.__getitem__, reverse=True)  # stable: ties in order
-    tags = tuple(dict.fromkeys([*entry.tags, *by_count])) if entry else tuple(by_count)
+    tags = merge_tags(tuple(dict.fromkeys([*entry.tags, *by_count]) if entry else by_count))
     slugs = list(group.slugs)
     for page in pages:
         slugs.extend(page.earlier_slugs)
@@ -230,7 +325,7 @@ def _event_of(date: dt.date, lang: str, position: int, group: _Group) -> Event:
         summary=summary,
         topic=topic,
         tags=tags,
-        sources=_merge_sources(pages),
+        sources=_merge_sources(pages, entry, stats),
         aliases=tuple(sorted(set(slugs) | {canonical})),
         cover_image=next((p.cover_image for p in pages if p.cover_image), None),
         related=related,

@@ -45,6 +45,10 @@ class IngestReport:
     removed: int = 0
     merged_duplicates: int = 0
     days_unchanged: int = 0
+    texts_repaired: int = 0  # lines of text whose mojibake was repaired
+    inline_sources: int = 0  # sources found written inline in headlines and summaries
+    inline_repaired: int = 0  # of those, mangled addresses repaired from another copy
+    inline_dropped: int = 0  # of those, mangled addresses nothing could repair (not stored)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
@@ -59,6 +63,12 @@ class IngestReport:
             f"events: {self.new} new, {self.updated} updated, {self.unchanged} unchanged,"
             f" {self.removed} removed; {self.merged_duplicates} duplicate copies merged",
         ]
+        if self.texts_repaired or self.inline_sources:
+            lines.append(
+                f"{self.texts_repaired} texts repaired (mojibake); {self.inline_sources} inline"
+                f" sources found ({self.inline_repaired} mangled addresses repaired,"
+                f" {self.inline_dropped} unrepairable and not stored)"
+            )
         if self.days_unchanged:
             lines.append(f"{self.days_unchanged} day folders unchanged since the last ingest")
         if not self.changed:
@@ -273,6 +283,11 @@ async def _store_days(
         report.skipped.extend(day.skipped)
         report.warnings.extend(day.warnings)
         report.merged_duplicates += day.merged
+        report.texts_repaired += day.repaired
+        if day.inline is not None:
+            report.inline_sources += day.inline.inline_sources
+            report.inline_repaired += day.inline.inline_repaired
+            report.inline_dropped += day.inline.inline_dropped
         report.events_seen += len(day.events)
         iso = day.date.isoformat()
         claimed: set[int] = set()

@@ -17,7 +17,15 @@ from typing import NamedTuple
 from urllib.parse import unquote
 
 from archive.models import RelatedLink, Source
-from archive.text import clean_text, split_tags, squash_space
+from archive.text import (
+    clean_text,
+    count_mojibake_lines,
+    inline_sources,
+    split_tags,
+    squash_space,
+    url_host,
+    web_url,
+)
 
 SECTION_WORDS: dict[str, frozenset[str]] = {
     "sources": frozenset({"source", "sources", "信息来源", "資料來源", "来源", "來源"}),
@@ -25,6 +33,12 @@ SECTION_WORDS: dict[str, frozenset[str]] = {
     "changes": frozenset({"changes", "更改", "修订", "修訂", "版本"}),
 }
 COVER_TITLES = frozenset({"cover image", "img", "image", "封面"})
+# The note that marks the current version in a ``### Changes:`` section.
+CURRENT_VERSION_WORDS = ("current version", "当前版本", "當前版本", "目前版本", "最新版本")
+# Longest headline and summary stored (the longest real ones: ~940 and ~3,600 characters);
+# longer text is cut at a word and the page named in a warning.
+MAX_HEADLINE = 2_000
+MAX_SUMMARY = 10_000
 
 # Possessive quantifiers (*+, ++): a link's label and target can't be split differently,
 # and without them the regex engine steps through labels one character at a time.
@@ -38,7 +52,6 @@ _NEWS_PATH = re.compile(
     r"(?:^|/)(?:(?P<lang>[a-z]{2,3}(?:-[A-Za-z]+)?)/)?news/(?P<y>\d{4})/(?P<m>\d{1,2})/"
     r"(?P<d>\d{1,2})/(?P<slug>[^/]+?)\.(?:md|html|json|xml)$"
 )
-_TAGS = re.compile(r"_\s*([^_:\d]{1,40}?)\s*[:：]\s*(.*?)\s*_\s*$")
 _FORMATS_LINE = re.compile(r"^\s*\S+:\s*(\[[^\]]+\]\([^)]*\.(?:html|json|xml)\)\s*)+$")
 # Multiline patterns start with a literal "\n" (and run on "\n" + text), which lets the regex
 # engine jump from line to line; "^" with re.M would try every character.
@@ -66,11 +79,16 @@ class DayEntry(NamedTuple):
     link: PageLink | None
     summary: str
     tags: tuple[str, ...]
+    # Sources written inline in the headline or summary line; urls as written (may be
+    # mangled, ``http:--host-path``: the merge repairs or drops them).
+    sources: tuple[Source, ...] = ()
 
 
 class DayPage(NamedTuple):
     date: dt.date
     entries: tuple[DayEntry, ...]
+    repaired: int = 0  # lines whose mojibake was repaired
+    warnings: tuple[str, ...] = ()
 
 
 class EventPage(NamedTuple):
@@ -84,6 +102,10 @@ class EventPage(NamedTuple):
     related: tuple[RelatedLink, ...]
     earlier_slugs: tuple[str, ...]
     is_current: bool
+    inline_sources: tuple[Source, ...] = ()  # as ``DayEntry.sources``
+    current_headline: str | None = None  # the ``(Current version)`` of ``### Changes:``
+    repaired: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 def parse_link_target(target: str, base_dir: str = "") -> PageLink | None:
@@ -171,9 +193,47 @@ def _is_noise(line: str) -> bool:
 
 
 @lru_cache(maxsize=4096)  # a topic's tag note recurs on every line that links to it
-def _tags_of(rest: str) -> tuple[str, ...] | None:
-    match = _TAGS.search(rest)
-    return split_tags(match.group(2)) if match else None
+def _tags_of(rest: str, topic: str | None = None) -> tuple[str, ...] | None:
+    text = _tag_note(rest)
+    return None if text is None else split_tags(text, (topic,) if topic else ())
+
+
+def _tag_note(rest: str) -> str | None:
+    """The tags of a ``_Label: tags_`` note that ends ``rest`` (label: 1-40 characters, no
+    digits, ``_`` or ``:``). A scan rather than a regex: linear on any input (a regex with
+    two unbounded runs took minutes on a line of spaces)."""
+    end = len(rest.rstrip())
+    if end < 3 or rest[end - 1] != "_":
+        return None
+    start = rest.find("_")
+    while -1 < start < end - 1:
+        colon = -1
+        for i in range(start + 1, min(start + 43, end - 1)):
+            char = rest[i]
+            if char in ":：":
+                colon = i
+                break
+            if char == "_" or char.isdigit():
+                break
+        if colon != -1 and rest[start + 1 : colon].strip():
+            label = rest[start + 1 : colon].strip()
+            if len(label) <= 40:
+                return rest[colon + 1 : end - 1].strip()
+        start = rest.find("_", start + 1)
+    return None
+
+
+def _capped(text: str, limit: int, what: str, warnings: list[str]) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", limit // 2, limit)
+    warnings.append(f"{what} of {len(text):,} characters cut to {limit:,}")
+    return text[: cut if cut > 0 else limit].rstrip() + "…"
+
+
+def _found_sources(raw: str, into: list[Source]) -> None:
+    if "://" in raw or ":--" in raw:
+        into.extend(Source(title, url) for title, url in inline_sources(raw))
 
 
 def parse_day_page(text: str, date: dt.date) -> DayPage:
@@ -182,6 +242,7 @@ def parse_day_page(text: str, date: dt.date) -> DayPage:
     topic: str | None = None
     current: dict | None = None
     saw_day_heading = False
+    warnings: list[str] = []
 
     def flush() -> None:
         nonlocal current
@@ -192,8 +253,14 @@ def parse_day_page(text: str, date: dt.date) -> DayPage:
                     topic=current["topic"],
                     headline=current["headline"],
                     link=current["link"],
-                    summary=squash_space(" ".join(current["summary"])),
+                    summary=_capped(
+                        squash_space(" ".join(current["summary"])),
+                        MAX_SUMMARY,
+                        f"summary of entry {len(entries) + 1}",
+                        warnings,
+                    ),
                     tags=current["tags"],
+                    sources=tuple(dict.fromkeys(current["sources"])),
                 )
             )
         current = None
@@ -219,10 +286,16 @@ def parse_day_page(text: str, date: dt.date) -> DayPage:
                 flush()
                 link = _single_link(title)
                 if link is None:
-                    headline = clean_text(title)
+                    label = title
                     target = None
                 else:
-                    headline, target = clean_text(link[0]), parse_link_target(link[1])
+                    label, target = link[0], parse_link_target(link[1])
+                headline = _capped(
+                    clean_text(label),
+                    MAX_HEADLINE,
+                    f"headline of entry {len(entries) + 1}",
+                    warnings,
+                )
                 if headline:
                     current = {
                         "topic": topic,
@@ -230,21 +303,24 @@ def parse_day_page(text: str, date: dt.date) -> DayPage:
                         "link": target,
                         "summary": [],
                         "tags": (),
+                        "sources": [],
                     }
+                    _found_sources(label, current["sources"])
                 topic = None
                 continue
             continue
         if current is None:
             continue
-        tags = _tags_of(line) if line.startswith("_") else None
+        tags = _tags_of(line, current["topic"]) if line.startswith("_") else None
         if tags is not None:
             current["tags"] = tags
         else:
             current["summary"].append(clean_text(line))
+            _found_sources(line, current["sources"])
     flush()
     if not saw_day_heading and not entries:
         raise ParseError("no day heading and no events")
-    return DayPage(date=date, entries=tuple(entries))
+    return DayPage(date, tuple(entries), count_mojibake_lines(text), tuple(warnings))
 
 
 class _Item(NamedTuple):
@@ -258,14 +334,14 @@ class _Item(NamedTuple):
 
 
 @lru_cache(maxsize=1 << 16)
-def _section_item(text: str) -> _Item | None:
+def _section_item(text: str, topic: str | None = None) -> _Item | None:
     # Pages of one topic list the same related events, numbered differently: each item
     # (the text after its number) is parsed once.
     parts = _single_link(text)
     if parts is None:
         return None
     label, target, rest = parts
-    tags = _tags_of(rest)
+    tags = _tags_of(rest, topic)
     page_link = _absolute_link(target) if target.startswith("/") else None
     link = None
     if page_link is not None:
@@ -301,20 +377,31 @@ def _section_kind(title: str, items: list[_Item], base_dir: str) -> str:
 
 
 def _sources(items: list[_Item]) -> tuple[list[Source], str | None]:
+    """Sources and cover image of a sources section. Only http(s) addresses are kept:
+    ``file:``, ``javascript:``, ``data:`` and other schemes are dropped."""
     sources: list[Source] = []
     cover: str | None = None
     for label, target, rest, _, _ in items:
-        if "://" not in target:
+        url = web_url(target)
+        if url is None:
             continue
         name = clean_text(label)
         if name.lower() in COVER_TITLES:
-            cover = cover or target
+            cover = cover or url
         else:
-            sources.append(Source(name or target, target))
+            sources.append(Source(name or url_host(url), url))
         image = _single_link(rest)
         if image and clean_text(image[0]).lower() in COVER_TITLES:
-            cover = cover or image[1]
+            cover = cover or web_url(image[1])
     return sources, cover
+
+
+def _current_version(items: list[_Item]) -> str | None:
+    for item in items:
+        note = item.rest.lower()
+        if any(word in note for word in CURRENT_VERSION_WORDS):
+            return clean_text(item.label) or None
+    return None
 
 
 def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
@@ -322,6 +409,7 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
     text = "\n" + _unix_newlines(text)
     headline: str | None = None
     topic: str | None = None
+    raw_headline = ""
     body = (0, 0)
     sections: list[tuple[str, tuple[int, int]]] = []
     # Headings are found by one pass of a multiline regex; only the summary lines and the
@@ -331,6 +419,7 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
         if headline is None:
             if level == 1:
                 headline = clean_text(title)
+                raw_headline = title
                 body = (heading.end(), len(text))
             elif level == 5:
                 topic = clean_text(title) or None
@@ -343,6 +432,10 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
 
     if not headline:
         raise ParseError("no '# headline' line")
+    warnings: list[str] = []
+    headline = _capped(headline, MAX_HEADLINE, "headline", warnings)
+    inline: list[Source] = []
+    _found_sources(raw_headline, inline)
 
     is_current = ".json)" in text and _FORMATS_LINE_N.search(text) is not None
     summary = [
@@ -350,6 +443,8 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
         for raw in text[body[0] : body[1]].split("\n")
         if (line := raw.strip()) and not _is_noise(line)
     ]
+    _found_sources(text[body[0] : body[1]], inline)
+    current_headline: str | None = None
     base_dir = f"/news/{date.year}/{date.month:02d}/{date.day}"
     sources: list[Source] = []
     cover: str | None = None
@@ -357,7 +452,7 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
     earlier: list[str] = []
     for title, (begin, end) in sections:
         lines = _ITEM_LINE_N.findall(text, begin, end)
-        items = [item for line in lines if (item := _section_item(line)) is not None]
+        items = [item for line in lines if (item := _section_item(line, topic)) is not None]
         kind = _section_kind(title, items, base_dir)
         if kind == "sources":
             found, image = _sources(items)
@@ -370,6 +465,7 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
                 elif (link := _item_link(item, base_dir)) is not None:
                     related.append(link)
         elif kind == "changes":
+            current_headline = _current_version(items) or current_headline
             for item in items:
                 link = _item_link(item, base_dir)
                 if link is not None and link.date == date and link.slug != slug:
@@ -378,11 +474,15 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
         date=date,
         slug=slug,
         headline=headline,
-        summary=squash_space(" ".join(summary)),
+        summary=_capped(squash_space(" ".join(summary)), MAX_SUMMARY, "summary", warnings),
         topic=topic,
         sources=tuple(dict.fromkeys(sources)),
         cover_image=cover,
         related=tuple(related),
         earlier_slugs=tuple(dict.fromkeys(earlier)),
         is_current=is_current,
+        inline_sources=tuple(dict.fromkeys(inline)),
+        current_headline=current_headline,
+        repaired=count_mojibake_lines(text),
+        warnings=tuple(warnings),
     )

@@ -11,14 +11,15 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
-from archive.dedupe import merge_day
+from archive.dedupe import MergeStats, merge_day
 from archive.parser import DayEntry, EventPage, ParseError, parse_day_page, parse_event_page
 from archive.rows import EventRows, event_rows
 
 # Bump when parsing or merging changes what is stored, so unchanged folders are read again.
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 DAY_PAGE = "index.md"
 DAY_PAGE_COPIES = frozenset({"readme.md"})
 
@@ -44,6 +45,8 @@ class PreparedDay:
     failed_slugs: set[str]
     day_page_failed: bool
     fingerprint: str
+    repaired: int = 0  # lines of text whose mojibake was repaired
+    inline: MergeStats | None = None  # sources written inline: found, repaired, dropped
 
 
 def _read_text(path: str, size: int, warnings: list[tuple[str, str]]) -> str:
@@ -71,16 +74,19 @@ def _read_bytes(path: str, size: int) -> bytes:
 
 def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
     """Read, parse and merge one day folder. A bad page is reported and skipped, never raised."""
+    skipped: list[tuple[str, str]] = []
     try:
-        files, fingerprint = _list_pages(folder)  # fingerprint first: a later change is seen
+        files, fingerprint = _list_pages(folder, skipped)  # fingerprint first: see a change
     except OSError as exc:
         reason = f"folder unreadable: {exc.strerror or exc}"
         return PreparedDay(
             folder.date, [], 0, 0, 0, 0, [(str(folder.path), reason)], [], set(), True, ""
         )
+    if skipped and not files:  # the folder itself leads out of the archive
+        return PreparedDay(folder.date, [], 0, 0, 0, 0, skipped, [], set(), True, "")
     entries: tuple[DayEntry, ...] = ()
     pages: list[EventPage] = []
-    skipped: list[tuple[str, str]] = []
+    repaired = 0
     warnings: list[tuple[str, str]] = []
     failed: set[str] = set()
     day_page_failed = False
@@ -93,10 +99,15 @@ def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
             text = _read_text(path, size, warnings)
             read += 1
             if is_day_page:
-                entries = parse_day_page(text, folder.date).entries
+                day = parse_day_page(text, folder.date)
+                entries, found = day.entries, (day.repaired, day.warnings)
                 day_pages += 1
             else:
-                pages.append(parse_event_page(text, folder.date, name[: -len(".md")]))
+                page = parse_event_page(text, folder.date, name[: -len(".md")])
+                pages.append(page)
+                found = (page.repaired, page.warnings)
+            repaired += found[0]
+            warnings.extend((path, warning) for warning in found[1])
             continue
         except ParseError as exc:
             reason = str(exc)
@@ -109,7 +120,10 @@ def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
             day_page_failed = True
         else:
             failed.add(name[: -len(".md")])
-    events, merged = merge_day(folder.date, lang, entries, pages) if entries or pages else ([], 0)
+    stats = MergeStats()
+    events, merged = (
+        merge_day(folder.date, lang, entries, pages, stats) if entries or pages else ([], 0)
+    )
     return PreparedDay(
         folder.date,
         [event_rows(event) for event in events],
@@ -122,17 +136,50 @@ def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
         failed,
         day_page_failed,
         fingerprint,
+        repaired,
+        stats,
     )
 
 
-def _list_pages(folder: DayFolder) -> tuple[list[tuple[str, int]], str]:
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+@lru_cache(maxsize=16)
+def _real(path: str) -> str:
+    return os.path.realpath(path)
+
+
+def _leads_out(folder: Path, news: str) -> bool:
+    """Whether the day folder, or its month or year folder, is a link out of ``news``.
+    Three ``lstat`` calls; the path is resolved only when one of them is a link."""
+    if not any(os.path.islink(p) for p in (folder, folder.parent, folder.parent.parent)):
+        return False
+    return not _inside(os.path.realpath(folder), _real(news))
+
+
+def _list_pages(
+    folder: DayFolder, skipped: list[tuple[str, str]] | None = None
+) -> tuple[list[tuple[str, int]], str]:
     """The folder's pages to read (name, size), sorted, and its fingerprint: their names,
-    sizes and modification times, and the parser version. Equal fingerprints: nothing to read."""
+    sizes and modification times, and the parser version. Equal fingerprints: nothing to read.
+
+    A symbolic link (a page, or the day, month or year folder) that resolves outside the
+    archive's ``news`` folder is never followed: it is left out and added to ``skipped``."""
     pages = []
+    news = str(folder.path.parent.parent.parent)
+    if _leads_out(folder.path, news):
+        if skipped is not None:
+            skipped.append((str(folder.path), "links outside the archive: not followed"))
+        return [], hashlib.blake2b(PARSER_VERSION.encode(), digest_size=16).hexdigest()
     with os.scandir(folder.path) as listing:
         for entry in listing:
             name = entry.name
             if not name.endswith(".md") or name.lower() in DAY_PAGE_COPIES:
+                continue
+            if entry.is_symlink() and not _inside(os.path.realpath(entry.path), _real(news)):
+                if skipped is not None:
+                    skipped.append((entry.path, "links outside the archive: not followed"))
                 continue
             try:
                 info = entry.stat()

@@ -129,10 +129,10 @@ async def test_unreadable_day_folder_is_reported_and_its_events_kept(
     (fixture_archive / "news/2016/03/14" / f"{FLOOD}.md").write_text(pages.EN_FLOOD + "\nmore\n")
     list_pages = prepare._list_pages
 
-    def unreadable(folder: prepare.DayFolder) -> object:
+    def unreadable(folder: prepare.DayFolder, *args: object) -> object:
         if folder.date == DAY:
             raise PermissionError(13, "Permission denied")
-        return list_pages(folder)
+        return list_pages(folder, *args)
 
     monkeypatch.setattr(prepare, "_list_pages", unreadable)
     report = await ingest(fresh_db, fixture_archive)  # the day is read again: it changed
