@@ -45,6 +45,8 @@ class IngestReport:
     removed: int = 0
     merged_duplicates: int = 0
     days_unchanged: int = 0
+    # Ids of the events this ingest created (an edited event keeps its id: not here).
+    created: list[int] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
@@ -305,6 +307,7 @@ async def _store_days(
         clean = not (day.skipped or day.warnings)
         folder_rows.append((lang, iso, day.fingerprint if clean else None))
     result = await store.write_events(upserts, deletes, folder_rows)
+    report.created.extend(result.inserted)
     new_ids = iter(result.inserted)
     for event_id, event in upserts:
         event_id = event_id if event_id is not None else next(new_ids)

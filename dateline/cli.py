@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "dateline.commands.archive_cmds",
     "dateline.commands.search_cmds",
     "dateline.commands.bot_cmds",
+    "dateline.commands.follow_cmds",
 )
 
 
