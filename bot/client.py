@@ -35,6 +35,7 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.ask",
     "bot.cogs.settings",
     "bot.cogs.daily",
+    "bot.cogs.feeds",  # after settings: it adds /dateline feed and /dateline edition
 )
 
 Clock = Callable[[], dt.datetime]
