@@ -597,3 +597,12 @@ class Store:
         sql += " ORDER BY id LIMIT ?"
         params.append(limit)
         return await self._events_from_rows(await self._fetch(sql, params))
+
+    async def database_file(self) -> Path | None:
+        """The database's file (None for an in-memory database): a writer that must not
+        share this connection (the follow pass) opens its own on it."""
+        rows = await self._fetch("PRAGMA database_list")
+        for _, name, file in rows:
+            if name == "main" and file:
+                return Path(file)
+        return None

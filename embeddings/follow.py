@@ -123,7 +123,10 @@ async def pull_archive(path: Path, command: str, seconds: float) -> PullResult:
     text = (err or b"").decode("utf-8", "replace").strip() or (out or b"").decode(
         "utf-8", "replace"
     ).strip()
-    last = text.splitlines()[-1] if text else ""
+    lines = text.splitlines()
+    # git's reason is its "fatal:" / "error:" line; otherwise its last word on the matter.
+    reasons = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    last = (reasons or lines or [""])[0 if reasons else -1]
     if process.returncode != 0:
         return PullResult(True, False, f"exit status {process.returncode}: {last[:300]}")
     return PullResult(True, True, last[:300])

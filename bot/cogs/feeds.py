@@ -31,6 +31,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from archive.models import Event
+from archive.store import Store
 from bot.client import DatelineBot
 from bot.dates import long_date
 from bot.errors import UserFacingError, reply_privately
@@ -132,12 +133,21 @@ class FeedsCog(commands.Cog):
         hybrid = searcher if isinstance(searcher, HybridSearcher) else None
         if self.interval is not None:
             stale = hybrid is not None and await hybrid.changed_elsewhere()
-            await follow_pass(
-                self.bot.archive_settings,
-                self.bot.store,
-                refresh_index=hybrid.refresh if hybrid is not None else None,
-                index_stale=stale,
-            )
+            refresh = hybrid.refresh if hybrid is not None else None
+            path = await self.bot.store.database_file()
+            if path is None:  # in memory: nobody else can open it
+                await follow_pass(
+                    self.bot.archive_settings, self.bot.store, refresh_index=refresh,
+                    index_stale=stale,
+                )  # fmt: skip
+            else:
+                # The ingest writes on its own connection: the commands keep reading the
+                # bot's, and see a day's changes only once they are committed whole.
+                async with Store.open(path) as writer:
+                    await follow_pass(
+                        self.bot.archive_settings, writer, refresh_index=refresh,
+                        index_stale=stale,
+                    )  # fmt: skip
         elif hybrid is not None:
             report = await hybrid.reload_if_changed()
             if report is not None:
