@@ -19,12 +19,12 @@ import pytest
 from archive.ingest import ingest
 from archive.store import Store
 from bot.client import DatelineBot, create_bot
+from bot.cogs.feeds import FEED_SHOWN
+from bot.render import escape
 from bot.state import BotState
 from dateline.config import ArchiveSettings, BotSettings, Settings, StorageSettings
 from embeddings.indexing import update_index
 from embeddings.search import Searcher
-from bot.cogs.feeds import FEED_SHOWN
-from bot.render import escape
 from tests.bot_fixtures import assert_no_mentions_allowed, make_event
 from tests.follow_fixtures import copy_days, edit_day, make_work_tree
 
@@ -197,4 +197,5 @@ async def test_feed_list_reports_a_gone_channel_and_remove(
     removed = await boss.slash(keep, "dateline feed remove", feed=1)
     assert "removed" in removed.response.content
     listing = await boss.slash(keep, "dateline feed list")
-    assert "#1" not in listing.response.content and "#2" in listing.response.content
+    assert not listing.response.content.startswith("#1 ") and "#2 →" in listing.response.content
+    assert "\n" not in listing.response.content  # one feed left
