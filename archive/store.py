@@ -606,3 +606,8 @@ class Store:
             if name == "main" and file:
                 return Path(file)
         return None
+
+    async def event_ids(self, lang: str) -> list[int]:
+        """Every event id of one edition, ascending (a per-server edition filter)."""
+        rows = await self._fetch("SELECT id FROM events WHERE lang = ? ORDER BY id", (lang,))
+        return [int(i) for (i,) in rows]

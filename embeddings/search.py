@@ -52,6 +52,7 @@ from embeddings.text import event_text
 
 Mode = Literal["hybrid", "dense", "keyword"]
 _WORD = re.compile(r"\w+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
 # Words of a question that say nothing about its subject, on top of the FTS stopwords.
 _QUESTION_WORDS = frozenset("happen happened news event events story stories latest".split())
 # A keyword candidate is a strong match when its text holds this share of the question's words.
@@ -87,8 +88,17 @@ def keyword_coverage(question_words: list[str], event: Event) -> float:
     """Share of ``question_words`` that occur in the event's embedded text."""
     if not question_words:
         return 0.0
-    present = set(_WORD.findall(fts_text(event_text(event)).lower()))
-    return sum(w in present for w in question_words) / len(question_words)
+    text = event_text(event)
+    present = set(_WORD.findall(fts_text(text).lower()))
+
+    def found(word: str) -> bool:
+        # A Chinese bigram may span two words of the question (北京地震 -> 京地): it counts
+        # when both its characters occur in the event's text.
+        return word in present or (
+            len(word) == 2 and _CJK.fullmatch(word) is not None and all(c in text for c in word)
+        )
+
+    return sum(found(w) for w in question_words) / len(question_words)
 
 
 class Searcher:
@@ -111,6 +121,7 @@ class Searcher:
         self._encoder = encoder
         self._index = index
         self._refreshing = asyncio.Lock()
+        self._editions: dict[str, np.ndarray] = {}  # ids per edition, as of the last sync
         # The index files' and the store's versions as of the last sync (changed_elsewhere).
         self._seen: tuple[tuple[int, int, int] | None, int] = (None, -1)
 
@@ -151,6 +162,7 @@ class Searcher:
                 self._index_dir, self._embedding, self._store, self._encoder
             )
             self._index = index  # the swap
+            self._editions = {}
             self._seen = await self._sources_version()
             return report
 
@@ -161,6 +173,13 @@ class Searcher:
         except OSError:
             token = None
         return token, await self._store.data_version()
+
+    async def _edition_ids(self, lang: str) -> np.ndarray:
+        ids = self._editions.get(lang)
+        if ids is None:
+            ids = np.array(await self._store.event_ids(lang), dtype=np.int64)
+            self._editions[lang] = ids
+        return ids
 
     async def changed_elsewhere(self) -> bool:
         """True when another process rewrote the index files (``meta.json``, the commit point
@@ -204,10 +223,12 @@ class Searcher:
         date_from: dt.date | None = None,
         date_to: dt.date | None = None,
         mode: Mode = "hybrid",
+        lang: str | None = None,
     ) -> SearchAnswer:
         """The events that answer ``question``, best first (see the module docstring).
 
-        ``mode`` "dense" or "keyword" uses one retriever only (for the evaluation)."""
+        ``mode`` "dense" or "keyword" uses one retriever only (for the evaluation); ``lang``
+        keeps one edition only (a server's ``/dateline edition``)."""
         search = self._settings
         index = self._index  # one index for the whole answer, even if a refresh swaps it
         k = search.k if k is None else k
@@ -228,6 +249,11 @@ class Searcher:
             allowed = index.ids_between(date_from, date_to)
             if len(allowed) == 0:
                 return empty(True)
+        if lang:
+            edition = await self._edition_ids(lang)
+            allowed = edition if allowed is None else np.intersect1d(allowed, edition)
+            if len(allowed) == 0:
+                return empty(True)
         words = content_words(text)
         if not words:
             if allowed is None:
@@ -246,7 +272,7 @@ class Searcher:
             if mode != "keyword"
             else no_candidates(),
             self._store.search_text(
-                text, limit=search.candidates, date_from=date_from, date_to=date_to
+                text, limit=search.candidates, date_from=date_from, date_to=date_to, lang=lang
             )
             if mode != "dense"
             else no_candidates(),

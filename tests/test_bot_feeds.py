@@ -199,3 +199,43 @@ async def test_feed_list_reports_a_gone_channel_and_remove(
     listing = await boss.slash(keep, "dateline feed list")
     assert not listing.response.content.startswith("#1 ") and "#2 →" in listing.response.content
     assert "\n" not in listing.response.content  # one feed left
+
+
+@pytest.mark.simcord(settle_timeout=60)
+async def test_per_server_edition_zh_and_en_on_one_database(
+    simcord_env: Any, living_store: Store, living: Settings
+) -> None:
+    env = simcord_env
+    day = OLD[1]
+    zh = [
+        make_event(day, "beijing-quake", "北京发生五级地震，房屋受损", lang="zh", position=0),
+        make_event(day, "shanghai-port", "上海港口货运量创新高", lang="zh", position=1),
+    ]
+    await living_store.write_events([(None, dataclasses.replace(e, content_hash="")) for e in zh])
+    english = len(await living_store.events_on(day, lang="en"))
+    zh_guild, en_guild = env.create_guild("zh"), env.create_guild("en")
+    zh_room, en_room = zh_guild.create_text_channel("news"), en_guild.create_text_channel("news")
+    zh_boss = admin(env, zh_guild)
+    result = await zh_boss.slash(zh_room, "dateline edition", edition="zh")
+    assert "`zh` edition" in result.response.content
+    reader_zh = zh_guild.add_member(env.create_user("读者"))
+    reader_en = en_guild.add_member(env.create_user("reader"))
+
+    listing = await reader_zh.slash(zh_room, "event", date=day.isoformat())
+    assert "2 events" in listing.response.content and "北京" in shown(listing)
+    listing = await reader_en.slash(en_room, "event", date=day.isoformat())
+    assert f"{english} events" in listing.response.content and "北京" not in shown(listing)
+
+    answer = await reader_zh.slash(zh_room, "ask", question="北京地震")
+    assert "北京发生五级地震" in shown(answer) and "Paris" not in shown(answer)
+    answer = await reader_en.slash(en_room, "ask", question="北京地震")
+    assert "北京发生" not in shown(answer)  # the question is echoed, the zh event is not
+
+    # A feed of the zh server posts zh events only.
+    await zh_boss.slash(zh_room, "dateline feed add", channel=zh_room)
+    extra = make_event(dt.date(2015, 11, 22), "wuhan", "武汉新桥通车", lang="zh")
+    await living_store.write_events([(None, dataclasses.replace(extra, content_hash=""))])
+    copy_days("archive-en", living.archive.path, [NEW])  # English events arrive too
+    await env.advance_time(INTERVAL + 1)
+    [post] = feed_posts(zh_room)
+    assert "1 new event" in post.content and "武汉" in posted_text(post)

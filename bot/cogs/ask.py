@@ -43,7 +43,12 @@ class AskCog(commands.Cog):
         if self.bot.searcher is None:
             raise UserFacingError("Search is not available right now: no index is loaded.")
         await interaction.response.defer(thinking=True)
-        answer = await self.bot.searcher.ask(question, date_from=start, date_to=end)
+        answer = await self.bot.searcher.ask(
+            question,
+            date_from=start,
+            date_to=end,
+            lang=await self.bot.edition_for(interaction.guild_id),
+        )
         heading = f"**Q:** {truncate(escape(question), 300)}"
         if start or end:
             span = f"{long_date(start) if start else '…'} – {long_date(end) if end else '…'}"

@@ -54,12 +54,6 @@ EDITIONS = ("en", "zh")
 REQUIRED = ("view_channel", "send_messages", "embed_links")
 
 
-async def server_edition(bot: DatelineBot, guild_id: int | None) -> str:
-    """The edition a server shows: its choice, or ``[archive] default_lang``."""
-    chosen = await bot.state.guild_edition(guild_id) if guild_id else None
-    return chosen or bot.archive_settings.default_lang
-
-
 def feed_message(
     events: list[Event], base_url: str, query: str | None
 ) -> tuple[str, discord.Embed]:
@@ -165,7 +159,7 @@ class FeedsCog(commands.Cog):
 
     async def post_feed(self, feed: FeedRow) -> None:
         store, state = self.bot.store, self.bot.state
-        edition = feed.edition or await server_edition(self.bot, feed.guild_id)
+        edition = feed.edition or await self.bot.edition_for(feed.guild_id)
         newest = await store.max_event_id()
         events = await store.events_after(feed.after_event_id, lang=edition, limit=FEED_BATCH)
         # Everything up to here has been looked at once the post is out (or nothing matched).
@@ -295,7 +289,7 @@ class FeedGroup(app_commands.Group):
             now=bot.clock(),
         )  # fmt: skip
         what = f"new events matching “{escape(query)}”" if query else "every new event"
-        shown = edition or await server_edition(bot, guild.id)
+        shown = edition or await bot.edition_for(guild.id)
         follow = bot.archive_settings.follow_interval or "whenever the archive is updated"
         await reply_privately(
             interaction,

@@ -16,9 +16,12 @@ from bot.render import NO_MENTIONS, Page, digest_page
 from bot.schedule import local_today
 
 
-async def build_digest(store: Store, base_url: str, day: dt.date, *, marker: str = "") -> Page:
-    """Events on ``day``'s month-day in the years before ``day``, most notable first."""
-    events = await store.events_on_month_day(day.month, day.day, before=day)
+async def build_digest(
+    store: Store, base_url: str, day: dt.date, *, marker: str = "", lang: str | None = None
+) -> Page:
+    """Events on ``day``'s month-day in the years before ``day`` (of edition ``lang``, or
+    all), most notable first."""
+    events = await store.events_on_month_day(day.month, day.day, before=day, lang=lang)
     heading = f"**On this day, {long_month_day(day.month, day.day)}**"
     if events:
         years = sorted({e.date.year for e in events})
@@ -51,7 +54,12 @@ class OnThisDayCog(commands.Cog):
             day = _day_in_year(month, day_of_month, year or today.year)
             if year is None and day < today:
                 day = _day_in_year(month, day_of_month, today.year + 1)
-        page = await build_digest(self.bot.store, self.bot.archive_settings.base_url, day)
+        page = await build_digest(
+            self.bot.store,
+            self.bot.archive_settings.base_url,
+            day,
+            lang=await self.bot.edition_for(interaction.guild_id),
+        )
         await interaction.response.send_message(
             page.content, embeds=list(page.embeds), allowed_mentions=NO_MENTIONS
         )
