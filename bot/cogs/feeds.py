@@ -24,7 +24,7 @@ group of the settings cog (Manage Server only, like the rest of it).
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -93,7 +93,7 @@ class FeedsCog(commands.Cog):
             before=bot.wait_until_ready,
         )
         self.feed_group = FeedGroup(self)
-        self.edition_command = edition_command
+        self.edition_command: app_commands.Command[Any, Any, None] = edition_command
 
     async def cog_load(self) -> None:
         group = self._dateline_group()
