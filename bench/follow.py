@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -63,13 +64,11 @@ def _copy_archive(tmp: Path) -> Path:
 
 
 async def new_day_to_post(tmp: Path) -> dict[str, float]:
-    import discord
     import simcord
 
     from archive.ingest import ingest
     from archive.store import Store
     from bot.client import create_bot
-    from bot.cogs.feeds import FeedsCog
     from bot.state import BotState
     from dateline.config import settings_from_dict
     from embeddings.encoder import load_encoder
@@ -105,10 +104,11 @@ async def new_day_to_post(tmp: Path) -> dict[str, float]:
             channel = guild.create_text_channel("feed")
             await state.add_feed(
                 guild.id, channel.id, query=None, edition=None,
-                after_event_id=await store.max_event_id(), now=discord.utils.utcnow(),
+                after_event_id=await store.max_event_id(), now=dt.datetime.now(dt.UTC),
             )  # fmt: skip
-            cog = bot.get_cog("FeedsCog")
-            assert isinstance(cog, FeedsCog)
+            # (load_extension made its own module object: no isinstance against an import)
+            cog: Any = bot.get_cog("FeedsCog")
+            assert cog is not None
             source = SHARED / "archive-en" / "news" / "2015" / "10" / "20"
             shutil.copytree(source, root / "news" / "2015" / "10" / "20")
             started = time.perf_counter()
