@@ -49,6 +49,8 @@ class IngestReport:
     inline_sources: int = 0  # sources found written inline in headlines and summaries
     inline_repaired: int = 0  # of those, mangled addresses repaired from another copy
     inline_dropped: int = 0  # of those, mangled addresses nothing could repair (not stored)
+    # Ids of the events this ingest created (an edited event keeps its id: not here).
+    created: list[int] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
@@ -320,6 +322,7 @@ async def _store_days(
         clean = not (day.skipped or day.warnings)
         folder_rows.append((lang, iso, day.fingerprint if clean else None))
     result = await store.write_events(upserts, deletes, folder_rows)
+    report.created.extend(result.inserted)
     new_ids = iter(result.inserted)
     for event_id, event in upserts:
         event_id = event_id if event_id is not None else next(new_ids)

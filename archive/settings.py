@@ -29,3 +29,14 @@ class ArchiveSettings:
     base_url: str = "https://github.com/nixworks/public/blob/master"
     # Language of pages whose links carry no /xx/news/ prefix.
     default_lang: str = "en"
+    # Follow mode: look for new days this often ("90s", "15m", "1h"; "" = off). See
+    # embeddings/follow.py: git pull, incremental ingest, incremental index update.
+    follow_interval: str = ""
+    # Without follow mode, a running bot looks this often for a store or index changed by
+    # another process (cron `dateline ingest` + `dateline index`, or `dateline follow`),
+    # reloads search and posts the news feeds ("" = never).
+    watch_interval: str = ""
+    # Run in the archive folder before each pass when it is a git work tree.
+    pull_command: str = "git pull --ff-only"
+    # Seconds the pull may take before it is stopped (the pass goes on with what is on disk).
+    pull_timeout: float = 60.0

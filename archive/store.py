@@ -669,6 +669,50 @@ class Store:
             )
         return [(int(i), str(d), str(h)) for i, d, h in rows]
 
+    # ----- following a growing archive (embeddings.follow, the bot's feeds) ---------------
+
+    async def data_version(self) -> int:
+        """Changes when another connection (another process) commits to the database; this
+        connection's own commits leave it alone (SQLite's ``PRAGMA data_version``)."""
+        rows = await self._fetch("PRAGMA data_version")
+        return int(rows[0][0])
+
+    async def max_event_id(self) -> int:
+        """The highest event id ever given (ids are never reused, so every event created
+        later has a higher one)."""
+        rows = await self._fetch(
+            "SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0),"
+            " COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0))"
+        )
+        return int(rows[0][0])
+
+    async def events_after(
+        self, after_id: int, *, lang: str | None = None, limit: int = 500
+    ) -> list[Event]:
+        """Events created after ``after_id`` (oldest id first), of one edition if given."""
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE id > ?"
+        params: list[Any] = [after_id]
+        if lang:
+            sql += " AND lang = ?"
+            params.append(lang)
+        sql += " ORDER BY id LIMIT ?"
+        params.append(limit)
+        return await self._events_from_rows(await self._fetch(sql, params))
+
+    async def database_file(self) -> Path | None:
+        """The database's file (None for an in-memory database): a writer that must not
+        share this connection (the follow pass) opens its own on it."""
+        rows = await self._fetch("PRAGMA database_list")
+        for _, name, file in rows:
+            if name == "main" and file:
+                return Path(file)
+        return None
+
+    async def event_ids(self, lang: str) -> list[int]:
+        """Every event id of one edition, ascending (a per-server edition filter)."""
+        rows = await self._fetch("SELECT id FROM events WHERE lang = ? ORDER BY id", (lang,))
+        return [int(i) for (i,) in rows]
+
 
 def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
     return [ids[start : start + size] for start in range(0, len(ids), size)]

@@ -37,6 +37,7 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.settings",
     "bot.cogs.daily",
     "bot.cogs.story",
+    "bot.cogs.feeds",  # after settings: it adds /dateline feed and /dateline edition
 )
 
 Clock = Callable[[], dt.datetime]
@@ -65,6 +66,7 @@ class Searcher(Protocol):
         k: int | None = None,
         date_from: dt.date | None = None,
         date_to: dt.date | None = None,
+        lang: str | None = None,
     ) -> SearchAnswer: ...
 
 
@@ -133,6 +135,11 @@ class DatelineBot(commands.Bot):
             parse_timezone(row.timezone) if row.timezone else self.default_schedule.timezone,
             row.enabled_since,
         )
+
+    async def edition_for(self, guild_id: int | None) -> str:
+        """The archive edition a server shows (``/dateline edition``), or the default."""
+        chosen = await self.state.guild_edition(guild_id) if guild_id else None
+        return chosen or self.archive_settings.default_lang
 
     async def on_ready(self) -> None:
         log.info("logged in as %s in %d servers", self.user, len(self.guilds))

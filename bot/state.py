@@ -52,6 +52,37 @@ BOT_MIGRATIONS = Migrations(
     ) WITHOUT ROWID;
     CREATE INDEX bot_daily_posts_retry ON bot_daily_posts (status, retry_at);
     """,
+        # 2: news feeds (new events posted to a channel, optionally filtered by a query), the
+        # deliveries claimed or sent (one row per feed and event, so an event goes out at most
+        # once to a feed), and each server's edition of the archive.
+        """
+    CREATE TABLE bot_feeds (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        guild_id INTEGER NOT NULL,
+        channel_id INTEGER NOT NULL,
+        filter TEXT,
+        edition TEXT,
+        after_event_id INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        last_post_at TEXT,
+        last_error TEXT,
+        last_error_at TEXT
+    );
+    CREATE INDEX bot_feeds_guild ON bot_feeds (guild_id, id);
+    CREATE TABLE bot_feed_deliveries (
+        feed_id INTEGER NOT NULL REFERENCES bot_feeds (id) ON DELETE CASCADE,
+        event_id INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('claimed', 'sent')),
+        message_id INTEGER,
+        claimed_at TEXT NOT NULL,
+        PRIMARY KEY (feed_id, event_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE bot_guild_editions (
+        guild_id INTEGER PRIMARY KEY,
+        edition TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
     ),
     # Before per-owner records, PRAGMA user_version 2 and up included the bot's tables.
     legacy={1: 0, 2: 1, 3: 1, 4: 1},
@@ -241,6 +272,125 @@ class BotState:
         )
         return _utc_parse(rows[0][0]) if rows and rows[0][0] else None
 
+    # ----- news feeds and editions (migration 2) --------------------------------------------
+
+    async def add_feed(
+        self,
+        guild_id: int,
+        channel_id: int,
+        *,
+        query: str | None,
+        edition: str | None,
+        after_event_id: int,
+        now: dt.datetime,
+    ) -> FeedRow:
+        """A new feed; only events with ids above ``after_event_id`` are ever posted to it."""
+        async with self._conn.execute(
+            "INSERT INTO bot_feeds (guild_id, channel_id, filter, edition, after_event_id,"
+            f" created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING {_FEED_COLUMNS}",
+            (guild_id, channel_id, query, edition, after_event_id, _utc_text(now)),
+        ) as cur:
+            row = await cur.fetchone()
+        await self._conn.commit()
+        return _feed_row(row)
+
+    async def feeds(self, guild_id: int | None = None) -> list[FeedRow]:
+        """A server's feeds (every server's when ``guild_id`` is None), oldest first."""
+        sql = f"SELECT {_FEED_COLUMNS} FROM bot_feeds"
+        params: tuple[Any, ...] = ()
+        if guild_id is not None:
+            sql += " WHERE guild_id = ?"
+            params = (guild_id,)
+        return [_feed_row(row) for row in await self._fetch(sql + " ORDER BY id", params)]
+
+    async def remove_feed(self, guild_id: int, feed_id: int) -> bool:
+        cur = await self._conn.execute(
+            "DELETE FROM bot_feeds WHERE guild_id = ? AND id = ?", (guild_id, feed_id)
+        )
+        await self._conn.commit()
+        return cur.rowcount > 0
+
+    async def claim_feed_events(
+        self, feed_id: int, event_ids: Sequence[int], now: dt.datetime
+    ) -> list[int]:
+        """Claim ``event_ids`` for a feed before posting them; returns those claimed now
+        (an event claimed or sent before is never returned again)."""
+        claimed = []
+        stamp = _utc_text(now)
+        for event_id in event_ids:
+            async with self._conn.execute(
+                "INSERT INTO bot_feed_deliveries (feed_id, event_id, status, claimed_at)"
+                " VALUES (?, ?, 'claimed', ?) ON CONFLICT DO NOTHING RETURNING event_id",
+                (feed_id, event_id, stamp),
+            ) as cur:
+                if await cur.fetchone() is not None:
+                    claimed.append(event_id)
+        await self._conn.commit()
+        return claimed
+
+    async def release_feed_claims(self, feed_id: int, event_ids: Sequence[int]) -> None:
+        """The post failed before anything went out: the events may be claimed again."""
+        await self._conn.executemany(
+            "DELETE FROM bot_feed_deliveries WHERE feed_id = ? AND event_id = ?"
+            " AND status = 'claimed'",
+            [(feed_id, event_id) for event_id in event_ids],
+        )
+        await self._conn.commit()
+
+    async def mark_feed_sent(
+        self, feed_id: int, event_ids: Sequence[int], message_id: int, now: dt.datetime
+    ) -> None:
+        await self._conn.executemany(
+            "UPDATE bot_feed_deliveries SET status = 'sent', message_id = ?"
+            " WHERE feed_id = ? AND event_id = ?",
+            [(message_id, feed_id, event_id) for event_id in event_ids],
+        )
+        await self._conn.execute(
+            "UPDATE bot_feeds SET last_post_at = ?, last_error = NULL, last_error_at = NULL"
+            " WHERE id = ?",
+            (_utc_text(now), feed_id),
+        )
+        await self._conn.commit()
+
+    async def feed_deliveries(self, feed_id: int) -> list[tuple[int, str]]:
+        """(event id, status) of every event claimed or sent to a feed."""
+        rows = await self._fetch(
+            "SELECT event_id, status FROM bot_feed_deliveries WHERE feed_id = ? ORDER BY event_id",
+            (feed_id,),
+        )
+        return [(int(event_id), str(status)) for event_id, status in rows]
+
+    async def advance_feed(self, feed_id: int, after_event_id: int) -> None:
+        """Everything up to ``after_event_id`` was looked at: never consider it again."""
+        await self._conn.execute(
+            "UPDATE bot_feeds SET after_event_id = MAX(after_event_id, ?) WHERE id = ?",
+            (after_event_id, feed_id),
+        )
+        await self._conn.commit()
+
+    async def set_feed_error(self, feed_id: int, error: str, now: dt.datetime) -> None:
+        await self._conn.execute(
+            "UPDATE bot_feeds SET last_error = ?, last_error_at = ? WHERE id = ?",
+            (error[:500], _utc_text(now), feed_id),
+        )
+        await self._conn.commit()
+
+    async def guild_edition(self, guild_id: int) -> str | None:
+        """The edition (``en``, ``zh``...) a server chose, or None for the default."""
+        rows = await self._fetch(
+            "SELECT edition FROM bot_guild_editions WHERE guild_id = ?", (guild_id,)
+        )
+        return str(rows[0][0]) if rows else None
+
+    async def set_guild_edition(self, guild_id: int, edition: str, now: dt.datetime) -> None:
+        await self._conn.execute(
+            "INSERT INTO bot_guild_editions (guild_id, edition, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (guild_id) DO UPDATE SET edition = excluded.edition,"
+            " updated_at = excluded.updated_at",
+            (guild_id, edition, _utc_text(now)),
+        )
+        await self._conn.commit()
+
 
 _GUILD_COLUMNS = "guild_id, channel_id, post_time, timezone, enabled, enabled_since"
 _POST_COLUMNS = (
@@ -308,4 +458,41 @@ def _post_row(row: Any) -> DailyPostRow:
         claimed_at=_utc_parse(claimed_at),
         retry_at=_utc_parse(retry_at) if retry_at else None,
         last_error=last_error,
+    )
+
+
+_FEED_COLUMNS = (
+    "id, guild_id, channel_id, filter, edition, after_event_id, created_at, last_post_at,"
+    " last_error, last_error_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    id: int
+    guild_id: int
+    channel_id: int
+    query: str | None  # None: every new event
+    edition: str | None  # None: the server's edition
+    after_event_id: int  # events with higher ids are new to this feed
+    created_at: dt.datetime
+    last_post_at: dt.datetime | None
+    last_error: str | None  # why the last post failed (channel gone, no permission...)
+    last_error_at: dt.datetime | None
+
+
+def _feed_row(row: Any) -> FeedRow:
+    (feed_id, guild_id, channel_id, query, edition, after_event_id, created_at, last_post_at,
+     last_error, last_error_at) = row  # fmt: skip
+    return FeedRow(
+        id=int(feed_id),
+        guild_id=int(guild_id),
+        channel_id=int(channel_id),
+        query=query,
+        edition=edition,
+        after_event_id=int(after_event_id),
+        created_at=_utc_parse(created_at),
+        last_post_at=_utc_parse(last_post_at) if last_post_at else None,
+        last_error=last_error,
+        last_error_at=_utc_parse(last_error_at) if last_error_at else None,
     )

@@ -140,7 +140,12 @@ class DigestMoreButton(
         bot = _bot(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         pages = await build_digest_pages(
-            bot.store, bot.stories, bot.archive_settings.base_url, self.day, skip=self.skip
+            bot.store,
+            bot.stories,
+            bot.archive_settings.base_url,
+            self.day,
+            skip=self.skip,
+            lang=await bot.edition_for(interaction.guild_id),
         )
         await send_followup_pages(interaction, pages, ephemeral=True)
 

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "dateline.commands.search_cmds",
     "dateline.commands.bot_cmds",
     "dateline.commands.story_cmds",
+    "dateline.commands.follow_cmds",
 )
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -44,13 +45,14 @@ from archive.store import Store
 from embeddings.dates import understand_dates
 from embeddings.encoder import Encoder, load_encoder
 from embeddings.fusion import reciprocal_rank_fusion
-from embeddings.index import VectorIndex
-from embeddings.indexing import update_index
+from embeddings.index import META_FILE, VectorIndex
+from embeddings.indexing import IndexReport, update_index
 from embeddings.settings import EmbeddingSettings, SearchSettings
 from embeddings.text import event_text
 
 Mode = Literal["hybrid", "dense", "keyword"]
 _WORD = re.compile(r"\w+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
 # Words of a question that say nothing about its subject, on top of the FTS stopwords.
 _QUESTION_WORDS = frozenset("happen happened news event events story stories latest".split())
 # A keyword candidate is a strong match when its text holds this share of the question's words.
@@ -86,8 +88,17 @@ def keyword_coverage(question_words: list[str], event: Event) -> float:
     """Share of ``question_words`` that occur in the event's embedded text."""
     if not question_words:
         return 0.0
-    present = set(_WORD.findall(fts_text(event_text(event)).lower()))
-    return sum(w in present for w in question_words) / len(question_words)
+    text = event_text(event)
+    present = set(_WORD.findall(fts_text(text).lower()))
+
+    def found(word: str) -> bool:
+        # A Chinese bigram may span two words of the question (北京地震 -> 京地): it counts
+        # when both its characters occur in the event's text.
+        return word in present or (
+            len(word) == 2 and _CJK.fullmatch(word) is not None and all(c in text for c in word)
+        )
+
+    return sum(found(w) for w in question_words) / len(question_words)
 
 
 class Searcher:
@@ -109,6 +120,10 @@ class Searcher:
         self._store = store
         self._encoder = encoder
         self._index = index
+        self._refreshing = asyncio.Lock()
+        self._editions: dict[str, np.ndarray] = {}  # ids per edition, as of the last sync
+        # The index files' and the store's versions as of the last sync (changed_elsewhere).
+        self._seen: tuple[tuple[int, int, int] | None, int] = (None, -1)
 
     @classmethod
     async def load(
@@ -125,7 +140,9 @@ class Searcher:
         if encoder is None:
             encoder = await asyncio.to_thread(load_encoder, embedding)
         index, _ = await update_index(index_dir, embedding, store, encoder)
-        return cls(settings, store, encoder, index, index_dir=index_dir, embedding=embedding)
+        searcher = cls(settings, store, encoder, index, index_dir=index_dir, embedding=embedding)
+        searcher._seen = await searcher._sources_version()
+        return searcher
 
     @property
     def index(self) -> VectorIndex:
@@ -135,15 +152,68 @@ class Searcher:
     def encoder(self) -> Encoder:
         return self._encoder
 
-    async def refresh(self) -> None:
-        """Re-sync the index with the store (after an ingest while the bot runs)."""
-        self._index, _ = await update_index(
-            self._index_dir, self._embedding, self._store, self._encoder
-        )
+    async def refresh(self) -> IndexReport:
+        """Re-sync the index with the store (after an ingest while the bot runs).
 
-    def _dense(self, text: str, limit: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        The new index is built aside (loaded from disk, updated, saved) and swapped in with one
+        assignment: a question asked meanwhile is answered from the old index, whole."""
+        async with self._refreshing:
+            index, report = await update_index(
+                self._index_dir, self._embedding, self._store, self._encoder
+            )
+            self._index = index  # the swap
+            self._editions = {}
+            self._seen = await self._sources_version()
+            return report
+
+    async def _sources_version(self) -> tuple[tuple[int, int, int] | None, int]:
+        try:
+            meta = (self._index_dir / META_FILE).stat()
+            token: tuple[int, int, int] | None = (meta.st_ino, meta.st_mtime_ns, meta.st_size)
+        except OSError:
+            token = None
+        return token, await self._store.data_version()
+
+    async def _edition_ids(self, lang: str) -> np.ndarray:
+        ids = self._editions.get(lang)
+        if ids is None:
+            ids = np.array(await self._store.event_ids(lang), dtype=np.int64)
+            self._editions[lang] = ids
+        return ids
+
+    async def changed_elsewhere(self) -> bool:
+        """True when another process rewrote the index files (``meta.json``, the commit point
+        of a save) or committed to the database since this searcher last synced."""
+        return await self._sources_version() != self._seen
+
+    async def reload_if_changed(self) -> IndexReport | None:
+        """``refresh`` if another process changed the index or the store; else None."""
+        if not await self.changed_elsewhere():
+            return None
+        return await self.refresh()
+
+    async def matching(self, query: str, ids: Sequence[int]) -> set[int]:
+        """Which of ``ids`` match ``query`` by the relevance floor of ``ask``: a dense cosine
+        of at least ``min_similarity``, or a keyword match holding most of the query's words
+        (a news feed's filter)."""
+        if not ids:
+            return set()
+        index = self._index
+        allowed = np.array(sorted(set(ids)), dtype=np.int64)
+        words = content_words(query)
+        vector = (await asyncio.to_thread(self._encoder.encode, [query]))[0]
+        dense = await asyncio.to_thread(index.search, vector, len(allowed), allowed=allowed)
+        found = {i for i, sim in dense if sim >= self._settings.min_similarity}
+        if words:
+            events = await self._store.events_by_ids([i for i in allowed if i not in found])
+            found |= {e.id for e in events if keyword_coverage(words, e) >= _STRONG_KEYWORD_SHARE}
+        return found
+
+    def _dense(
+        self, index: VectorIndex, text: str, limit: int, allowed: np.ndarray | None
+    ) -> list[tuple[int, float]]:
         vector = self._encoder.encode([text])[0]
-        return self._index.search(vector, limit, allowed=allowed)
+        return index.search(vector, limit, allowed=allowed)
 
     async def ask(
         self,
@@ -153,11 +223,14 @@ class Searcher:
         date_from: dt.date | None = None,
         date_to: dt.date | None = None,
         mode: Mode = "hybrid",
+        lang: str | None = None,
     ) -> SearchAnswer:
         """The events that answer ``question``, best first (see the module docstring).
 
-        ``mode`` "dense" or "keyword" uses one retriever only (for the evaluation)."""
+        ``mode`` "dense" or "keyword" uses one retriever only (for the evaluation); ``lang``
+        keeps one edition only (a server's ``/dateline edition``)."""
         search = self._settings
+        index = self._index  # one index for the whole answer, even if a refresh swaps it
         k = search.k if k is None else k
         if k <= 0:
             raise ValueError("k must be positive")
@@ -173,14 +246,21 @@ class Searcher:
             return empty(True)
         allowed = None
         if date_from or date_to:
-            allowed = self._index.ids_between(date_from, date_to)
+            allowed = index.ids_between(date_from, date_to)
+            if len(allowed) == 0:
+                return empty(True)
+        if lang:
+            edition = await self._edition_ids(lang)
+            allowed = edition if allowed is None else np.intersect1d(allowed, edition)
             if len(allowed) == 0:
                 return empty(True)
         words = content_words(text)
         if not words:
             if allowed is None:
                 return empty(True)
-            return SearchAnswer(await self._window_hits(allowed, k), False, date_from, date_to)
+            return SearchAnswer(
+                await self._window_hits(index, allowed, k), False, date_from, date_to
+            )
 
         async def no_candidates() -> list[tuple[int, float]]:
             return []
@@ -188,11 +268,11 @@ class Searcher:
         # Both retrievers at once: encoding and FAISS in a worker thread, FTS5 on the
         # store's connection thread.
         dense, keyword = await asyncio.gather(
-            asyncio.to_thread(self._dense, text, search.candidates, allowed)
+            asyncio.to_thread(self._dense, index, text, search.candidates, allowed)
             if mode != "keyword"
             else no_candidates(),
             self._store.search_text(
-                text, limit=search.candidates, date_from=date_from, date_to=date_to
+                text, limit=search.candidates, date_from=date_from, date_to=date_to, lang=lang
             )
             if mode != "dense"
             else no_candidates(),
@@ -234,8 +314,10 @@ class Searcher:
         top = await self._store.events_by_ids([i for i, _ in keyword[:3]])
         return any(keyword_coverage(words, e) >= _STRONG_KEYWORD_SHARE for e in top)
 
-    async def _window_hits(self, allowed: np.ndarray, k: int) -> tuple[Hit, ...]:
-        days = self._index.days_of(allowed)
+    async def _window_hits(
+        self, index: VectorIndex, allowed: np.ndarray, k: int
+    ) -> tuple[Hit, ...]:
+        days = index.days_of(allowed)
         ordered = [int(allowed[n]) for n in np.lexsort((allowed, days))[:k]]
         events = await self._store.events_by_ids(ordered)
         rrf_k = self._settings.rrf_k

@@ -12,7 +12,7 @@ import pytest
 class ExplodingSearcher:
     """A search layer that fails (not a Discord object: the bot is tested through SimCord)."""
 
-    async def ask(self, question, *, k=None, date_from=None, date_to=None):
+    async def ask(self, question, *, k=None, date_from=None, date_to=None, lang=None):
         raise RuntimeError("the index exploded")
 
 

@@ -48,7 +48,11 @@ class AskCog(commands.Cog):
         await interaction.response.defer(thinking=True)
         # Extra candidates, so that folding each story into one card still leaves CARDS cards.
         answer = await self.bot.searcher.ask(
-            question, k=CARDS * CANDIDATES_PER_CARD, date_from=start, date_to=end
+            question,
+            k=CARDS * CANDIDATES_PER_CARD,
+            date_from=start,
+            date_to=end,
+            lang=await self.bot.edition_for(interaction.guild_id),
         )
         heading = f"**Q:** {truncate(escape(question), 300)}"
         if start or end:

@@ -113,6 +113,7 @@ class DailyCog(commands.Cog):
                 self.bot.archive_settings.base_url,
                 local_date,
                 marker=marker(local_date),
+                lang=await self.bot.edition_for(row.guild_id),
             )
             message = await channel.send(
                 page.content, embeds=list(page.embeds), view=view, allowed_mentions=NO_MENTIONS

@@ -28,7 +28,8 @@ class EventsCog(commands.Cog):
             day = parse_date(date)
         except DateInputError as exc:
             raise UserFacingError(str(exc)) from None
-        events = await self.bot.store.events_on(day)
+        edition = await self.bot.edition_for(interaction.guild_id)
+        events = await self.bot.store.events_on(day, lang=edition)
         if not events:
             await interaction.response.send_message(
                 await self._nothing_on(day), allowed_mentions=NO_MENTIONS

@@ -30,12 +30,13 @@ async def build_digest_pages(
     *,
     marker: str = "",
     skip: int = 0,
+    lang: str | None = None,
 ) -> list[Page]:
     """Events on ``day``'s month-day in the years before ``day``: round anniversaries, then
     the most notable event of each year (``embeddings.digest``), then every other event, as
     pages of cards. ``skip`` leaves out that many events from the start (those of the daily
-    post's own message, when More pages through the rest)."""
-    events = await store.events_on_month_day(day.month, day.day, before=day)
+    post's own message, when More pages through the rest). Only edition ``lang``, when given."""
+    events = await store.events_on_month_day(day.month, day.day, before=day, lang=lang)
     heading = f"**On this day, {long_month_day(day.month, day.day)}**"
     if not events:
         heading += "\nNothing in the archive happened on this day in earlier years."
@@ -57,11 +58,17 @@ async def build_digest_pages(
 
 
 async def build_digest(
-    store: Store, stories: Stories, base_url: str, day: dt.date, *, marker: str = ""
+    store: Store,
+    stories: Stories,
+    base_url: str,
+    day: dt.date,
+    *,
+    marker: str = "",
+    lang: str | None = None,
 ) -> tuple[Page, discord.ui.View]:
     """The daily post: the digest's first page in one message, with a Related button per
     card and a More button that opens every other event of the day (privately)."""
-    pages = await build_digest_pages(store, stories, base_url, day, marker=marker)
+    pages = await build_digest_pages(store, stories, base_url, day, marker=marker, lang=lang)
     first = pages[0]
     view = card_view(first) or discord.ui.View(timeout=None)
     rest = sum(len(p.event_ids) for p in pages[1:])
@@ -99,7 +106,11 @@ class OnThisDayCog(commands.Cog):
             if year is None and day < today:
                 day = _day_in_year(month, day_of_month, today.year + 1)
         pages = await build_digest_pages(
-            self.bot.store, self.bot.stories, self.bot.archive_settings.base_url, day
+            self.bot.store,
+            self.bot.stories,
+            self.bot.archive_settings.base_url,
+            day,
+            lang=await self.bot.edition_for(interaction.guild_id),
         )
         await send_card_pages(interaction, pages)
 

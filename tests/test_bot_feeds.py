@@ -1,0 +1,241 @@
+"""The living archive through SimCord, on real pages of ../shared/data copied into a temp
+folder that is a git work tree whose remote is unreachable: the bot follows the archive every
+interval, the news feeds post each new event exactly once (never the edited old one, never
+again after a restart), /ask and /event see the new day at once, an index rewritten by another
+process is picked up, and the per-server edition (bot/cogs/feeds.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+
+from archive.ingest import ingest
+from archive.store import Store
+from bot.client import DatelineBot, create_bot
+from bot.cogs.feeds import FEED_SHOWN
+from bot.render import escape
+from bot.state import BotState
+from dateline.config import ArchiveSettings, BotSettings, Settings, StorageSettings
+from embeddings.indexing import update_index
+from embeddings.search import Searcher
+from tests.bot_fixtures import assert_no_mentions_allowed, make_event
+from tests.follow_fixtures import copy_days, edit_day, make_work_tree
+
+OLD = [dt.date(2015, 11, 19), dt.date(2015, 11, 20)]
+NEW = dt.date(2015, 11, 21)
+INTERVAL = 15 * 60.0
+
+
+@pytest.fixture
+def living(tmp_path: Path) -> Settings:
+    root = copy_days("archive-en", tmp_path / "archive", OLD)
+    make_work_tree(root, tmp_path / "remote-that-does-not-exist")
+    return Settings(
+        storage=StorageSettings(dir=tmp_path / "data"),
+        archive=ArchiveSettings(
+            path=root, base_url="https://archive.example/blob/master", follow_interval="15m"
+        ),
+        bot=BotSettings(),
+    )
+
+
+@pytest.fixture
+async def living_store(living: Settings) -> AsyncIterator[Store]:
+    async with Store.open(living.storage.database) as store:
+        await ingest(store, living.archive.path)
+        yield store
+
+
+@pytest.fixture
+async def living_bot(living: Settings, living_store: Store, real_encoder: Any) -> Any:
+    state = await BotState.attach(living_store.connection)
+    searcher = await Searcher.load(
+        living.storage.index_dir, living.embeddings, living.search, living_store, real_encoder
+    )
+
+    def build() -> DatelineBot:
+        return create_bot(
+            living.bot,
+            living.archive,
+            store=living_store,
+            state=state,
+            searcher=searcher,
+            sync_on_start=True,
+        )
+
+    return build
+
+
+@pytest.fixture
+def simcord_bot(living_bot: Any) -> DatelineBot:
+    return living_bot()
+
+
+def admin(env: Any, guild: Any) -> Any:
+    role = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
+    return guild.add_member(env.create_user("admin"), roles=[role])
+
+
+def feed_posts(channel: Any) -> list[Any]:
+    return [m for m in channel.history() if "in the archive" in m.content]
+
+
+def shown(result: Any) -> str:
+    """Everything an interaction's answer showed: content and embeds, follow-ups included."""
+    messages = [result.response, *getattr(result, "followups", ())]
+    return "".join(
+        (m.content or "") + "".join((e.title or "") + (e.description or "") for e in m.embeds)
+        for m in messages
+        if m is not None
+    )
+
+
+def posted_text(message: Any) -> str:
+    return message.content + "".join(e.description or "" for e in message.embeds)
+
+
+@pytest.mark.simcord(settle_timeout=120)
+async def test_the_living_archive_end_to_end(
+    simcord_env: Any,
+    living: Settings,
+    living_store: Store,
+    living_bot: Any,
+    real_encoder: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    env = simcord_env
+    guild = env.create_guild("newsroom")
+    every = guild.create_text_channel("every")
+    crashes = guild.create_text_channel("crashes")
+    boss = admin(env, guild)
+    result = await boss.slash(every, "dateline feed add", channel=every)
+    assert "every new event" in result.response.content and result.ephemeral
+    result = await boss.slash(
+        every, "dateline feed add", channel=crashes, filter="helicopter crash in New Zealand"
+    )
+    assert "matching" in result.response.content
+    await env.advance_time(INTERVAL + 1)
+    # The existing archive is never back-posted.
+    assert feed_posts(every) == [] and feed_posts(crashes) == []
+
+    copy_days("archive-en", living.archive.path, [NEW])
+    edit_day(living.archive.path, OLD[0])
+    with caplog.at_level(logging.INFO):
+        await env.advance_time(INTERVAL + 1)
+    assert "git pull" in caplog.text and "failed" in caplog.text  # logged, pass went on
+    new_events = await living_store.events_on(NEW)
+    assert len(new_events) > FEED_SHOWN  # a busy day: one message, "+N more"
+
+    [post] = feed_posts(every)  # one message for the whole pass
+    text = posted_text(post)
+    assert f"{len(new_events)} new events" in post.content
+    assert f"+{len(new_events) - FEED_SHOWN} more" in text
+    assert text.count("2015") >= FEED_SHOWN
+    edited = (await living_store.events_on(OLD[0]))[0]
+    assert "Edited summary" in edited.summary  # the edit was ingested...
+    assert escape(edited.headline)[:40] not in text  # ...and not posted: it is not new
+    [crash] = feed_posts(crashes)
+    assert "helicopter" in posted_text(crash).lower()
+    assert "Rubik" not in posted_text(crash) and "Belgium" not in posted_text(crash)
+    assert_no_mentions_allowed(env)
+
+    member = guild.add_member(env.create_user("reader"))
+    answer = await member.slash(
+        every, "ask", question="teenager sets a world record with a puzzle cube"
+    )
+    assert "Rubik" in shown(answer)
+    listing = await member.slash(every, "event", date="2015-11-21")
+    assert f"{len(new_events)} events" in listing.response.content
+
+    # A restart posts nothing again.
+    await env.restart_bot(living_bot())
+    await env.advance_time(INTERVAL + 1)
+    assert len(feed_posts(every)) == 1 and len(feed_posts(crashes)) == 1
+
+    # Another process (cron `dateline ingest` + `dateline index`) adds an event and rewrites
+    # the index: picked up within one interval.
+    async with Store.open(living.storage.database) as other:
+        extra = make_event(
+            dt.date(2015, 11, 22), "glacier-cave", "Scientists map a giant ice cave under a glacier"
+        )
+        await other.write_events([(None, dataclasses.replace(extra, content_hash=""))])
+        await update_index(living.storage.index_dir, living.embeddings, other, real_encoder)
+    await env.advance_time(INTERVAL + 1)
+    posts = feed_posts(every)
+    assert len(posts) == 2
+    [latest] = [m for m in posts if m.id != post.id]
+    assert "1 new event" in latest.content and "ice cave" in posted_text(latest)
+    found = await member.slash(every, "ask", question="explorers survey an ice cavern")
+    assert "ice cave" in shown(found)
+
+
+@pytest.mark.simcord(settle_timeout=60)
+async def test_feed_list_reports_a_gone_channel_and_remove(
+    simcord_env: Any, living: Settings
+) -> None:
+    env = simcord_env
+    guild = env.create_guild("g")
+    keep = guild.create_text_channel("keep")
+    doomed = guild.create_text_channel("doomed")
+    boss = admin(env, guild)
+    await boss.slash(keep, "dateline feed add", channel=doomed)
+    await boss.slash(keep, "dateline feed add", channel=keep)
+    # The channel is gone by the time the feed posts (Discord answers 404 Unknown Channel).
+    env.inject_error("POST", f"/channels/{doomed.id}/messages", status=404, times=None)
+    copy_days("archive-en", living.archive.path, [NEW])
+    await env.advance_time(INTERVAL + 1)
+    assert len(feed_posts(keep)) == 1  # the other feed went on
+    listing = await boss.slash(keep, "dateline feed list")
+    assert "not posting" in listing.response.content and "gone" in listing.response.content
+    removed = await boss.slash(keep, "dateline feed remove", feed=1)
+    assert "removed" in removed.response.content
+    listing = await boss.slash(keep, "dateline feed list")
+    assert not listing.response.content.startswith("#1 ") and "#2 →" in listing.response.content
+    assert "\n" not in listing.response.content  # one feed left
+
+
+@pytest.mark.simcord(settle_timeout=60)
+async def test_per_server_edition_zh_and_en_on_one_database(
+    simcord_env: Any, living_store: Store, living: Settings
+) -> None:
+    env = simcord_env
+    day = OLD[1]
+    zh = [
+        make_event(day, "beijing-quake", "北京发生五级地震，房屋受损", lang="zh", position=0),
+        make_event(day, "shanghai-port", "上海港口货运量创新高", lang="zh", position=1),
+    ]
+    await living_store.write_events([(None, dataclasses.replace(e, content_hash="")) for e in zh])
+    english = len(await living_store.events_on(day, lang="en"))
+    zh_guild, en_guild = env.create_guild("zh"), env.create_guild("en")
+    zh_room, en_room = zh_guild.create_text_channel("news"), en_guild.create_text_channel("news")
+    zh_boss = admin(env, zh_guild)
+    result = await zh_boss.slash(zh_room, "dateline edition", edition="zh")
+    assert "`zh` edition" in result.response.content
+    reader_zh = zh_guild.add_member(env.create_user("读者"))
+    reader_en = en_guild.add_member(env.create_user("reader"))
+
+    listing = await reader_zh.slash(zh_room, "event", date=day.isoformat())
+    assert "2 events" in listing.response.content and "北京" in shown(listing)
+    listing = await reader_en.slash(en_room, "event", date=day.isoformat())
+    assert f"{english} events" in listing.response.content and "北京" not in shown(listing)
+
+    answer = await reader_zh.slash(zh_room, "ask", question="北京地震")
+    assert "北京发生五级地震" in shown(answer) and "Paris" not in shown(answer)
+    answer = await reader_en.slash(en_room, "ask", question="北京地震")
+    assert "北京发生" not in shown(answer)  # the question is echoed, the zh event is not
+
+    # A feed of the zh server posts zh events only.
+    await zh_boss.slash(zh_room, "dateline feed add", channel=zh_room)
+    extra = make_event(dt.date(2015, 11, 22), "wuhan", "武汉新桥通车", lang="zh")
+    await living_store.write_events([(None, dataclasses.replace(extra, content_hash=""))])
+    copy_days("archive-en", living.archive.path, [NEW])  # English events arrive too
+    await env.advance_time(INTERVAL + 1)
+    [post] = feed_posts(zh_room)
+    assert "1 new event" in post.content and "武汉" in posted_text(post)
