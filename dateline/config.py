@@ -37,6 +37,9 @@ class ArchiveSettings:
     base_url: str = "https://github.com/nixworks/public/blob/master"
     # Language of pages whose links carry no /xx/news/ prefix.
     default_lang: str = "en"
+    # Ingest refuses to remove the events of more than this share of the stored days at once
+    # (an unmounted or emptied archive must not wipe the store); --allow-mass-removal overrides.
+    max_removed_share: float = 0.25
 
 
 @dataclass(frozen=True)
