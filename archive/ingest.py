@@ -372,7 +372,10 @@ async def _parse_in_processes(
 ) -> None:
     loop = asyncio.get_running_loop()
     processes = ProcessPoolExecutor(
-        max_workers=workers, mp_context=_parser_processes(), initializer=parser_started
+        max_workers=workers,
+        mp_context=_parser_processes(),
+        initializer=parser_started,
+        initargs=(os.getpid(),),
     )
     with processes as pool:
         futures = [loop.run_in_executor(pool, prepare_days, chunk, edition) for chunk in chunks[1:]]

@@ -786,7 +786,7 @@ async def _connect_read_only(path: Path) -> aiosqlite.Connection:
     writing either)."""
     if not path.is_file():  # noqa: ASYNC240 (one stat, before anything is opened)
         raise StoreError(f"no database at {path}: run `dateline ingest` first")
-    uri = "file:" + urllib.parse.quote(os.path.abspath(path))
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path))  # noqa: ASYNC240
     conn = await aiosqlite.connect(f"{uri}?mode=ro", uri=True)
     try:
         await conn.execute("SELECT COUNT(*) FROM sqlite_master")
