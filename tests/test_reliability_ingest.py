@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import errno
 import os
 import random
 import shutil
@@ -20,12 +21,12 @@ import pytest
 
 from archive import dedupe
 from archive import ingest as ingest_module
-from archive.ingest import IngestBusy, IngestRefused, ingest, ingest_lock
-from archive.store import Store
-from dateline.cli import main
 from archive.dedupe import headline_key, same_event
+from archive.ingest import IngestBusy, IngestRefused, ingest, ingest_lock
 from archive.prepare import DayFolder, prepare_day
+from archive.store import Store
 from bench.huge_day import write_day
+from dateline.cli import main
 
 # ----- item 9: a huge day is merged in linear time -------------------------------------
 
@@ -376,18 +377,17 @@ def test_a_second_ingest_exits_while_one_runs(
 async def test_two_stores_on_one_database_do_not_ingest_together(
     tmp_path: Path, fixture_archive: Path
 ) -> None:
-    async with Store.open(tmp_path / "db.sqlite3") as first:
-        async with Store.open(tmp_path / "db.sqlite3") as second:
-            database = await first.database_file()
-            with ingest_lock(database):
-                with pytest.raises(IngestBusy):
-                    await ingest(second, fixture_archive)
-            assert (await ingest(second, fixture_archive)).new == 5
+    async with (
+        Store.open(tmp_path / "db.sqlite3") as first,
+        Store.open(tmp_path / "db.sqlite3") as second,
+    ):
+        database = await first.database_file()
+        with ingest_lock(database), pytest.raises(IngestBusy):
+            await ingest(second, fixture_archive)
+        assert (await ingest(second, fixture_archive)).new == 5
 
 
 # ----- items 11 and 12: a database that can't be used -------------------------------------
-
-
 
 
 @pytest.mark.parametrize("damage", ["not sqlite", "truncated", "no fts table"])
@@ -449,3 +449,29 @@ def test_reads_work_from_a_database_they_may_not_change(
 async def _write_through_a_read_only_store(database: Path) -> None:
     async with Store.open(database, read_only=True) as store:
         await store.write_events([], [1])
+
+
+def test_a_read_only_index_folder_fails_before_embedding(
+    config: Path,
+    fixture_archive: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Tests run as root, who may write a chmod 555 folder: the kernel's refusal is simulated
+    # where the command probes the folder.
+    import embeddings.encoder
+    from dateline.commands import common
+
+    assert main(["--config", str(config), "ingest", str(fixture_archive)]) == 0
+
+    def read_only(*args: object, **kwargs: object) -> object:
+        raise PermissionError(errno.EROFS, "Read-only file system")
+
+    def no_embedding(*args: object) -> object:
+        raise AssertionError("the model was loaded before the folder was checked")
+
+    monkeypatch.setattr(common.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(embeddings.encoder, "load_encoder", no_embedding)
+    capsys.readouterr()
+    assert main(["--config", str(config), "index"]) == 2
+    _one_line_error(capsys, "can't write the search index", "Read-only file system")
