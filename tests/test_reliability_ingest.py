@@ -97,7 +97,8 @@ def _one_line_error(capsys: pytest.CaptureFixture[str], *words: str) -> str:
     """The command's error: one line (the progress bar aside), no traceback."""
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    lines = [s for s in err.splitlines() if s.strip() and not s.startswith("ingest:")]
+    bars = ("ingest:", "index:")  # the progress bar
+    lines = [s for s in err.splitlines() if s.strip() and not s.startswith(bars)]
     assert len(lines) == 1, err
     assert lines[0].startswith("dateline: error: ")
     for word in words:
@@ -475,3 +476,32 @@ def test_a_read_only_index_folder_fails_before_embedding(
     capsys.readouterr()
     assert main(["--config", str(config), "index"]) == 2
     _one_line_error(capsys, "can't write the search index", "Read-only file system")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        RuntimeError("Error in faiss::FileIOWriter: write failed: No space left on device"),
+    ],
+)
+def test_a_full_disk_during_index_is_a_one_line_error(
+    config: Path,
+    fixture_archive: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+) -> None:
+    import embeddings.encoder
+    import embeddings.indexing
+
+    assert main(["--config", str(config), "ingest", str(fixture_archive)]) == 0
+
+    async def disk_full(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(embeddings.encoder, "load_encoder", lambda settings: None)
+    monkeypatch.setattr(embeddings.indexing, "update_index", disk_full)
+    capsys.readouterr()
+    assert main(["--config", str(config), "index"]) == 2
+    _one_line_error(capsys, "no space left", "free some disk space")

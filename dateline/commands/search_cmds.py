@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 from typing import Any
@@ -72,6 +73,11 @@ async def run_index(settings: Settings, args: argparse.Namespace) -> int:
                 )  # fmt: skip
             except OSError as exc:  # a full disk: the last checkpoint is kept
                 raise UsageError(write_failure(index_dir, "search index", exc)) from None
+            except RuntimeError as exc:  # FAISS reports a failed write so
+                if "No space left" not in str(exc):
+                    raise
+                full = OSError(errno.ENOSPC, "No space left on device")
+                raise UsageError(write_failure(index_dir, "search index", full)) from None
     print(report.summary())
     return 0
 
