@@ -37,10 +37,13 @@ Which copy's text is kept:
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
+from itertools import chain
 from urllib.parse import parse_qsl, urlencode
 
 from archive.models import Event, RelatedLink, Source
@@ -94,6 +97,60 @@ def _covered_by_shared_runs(short: str, long: str) -> int:
             covered += i + MIN_RUN - max(i, end)
             end = i + MIN_RUN
     return covered
+
+
+class CandidateIndex:
+    """Which groups of a day may hold a key that ``same_event`` matches with a given key.
+
+    A pre-filter, so that merging a day does not compare every page with every group (that
+    took minutes for a day of 20,000 pages). It never leaves out a true match. Two keys match
+    when equal (an exact-key table), or when the shorter one, of n letters, has at least
+    c = ceil(MIN_COVERAGE * n) letters in runs of ``MIN_RUN`` or more that the longer one also
+    has. Each letter so covered lies in a ``MIN_RUN``-gram of the shorter key that the longer
+    key has, and each such gram covers ``MIN_RUN`` letters at most: so the keys share at least
+    c / (MIN_RUN * m) distinct grams, m being how often one gram repeats in the shorter key.
+    Groups are found through an index gram -> groups, counted in C (``Counter``), and kept
+    when they share that many grams with the key as the shorter one, or their shortest
+    qualifying key's own threshold.
+    """
+
+    def __init__(self) -> None:
+        self._exact: dict[str, set[int]] = {}
+        self._groups_of: dict[str, set[int]] = {}
+        self._need: dict[int, int] = {}  # group -> least shared grams for its shorter keys
+
+    @staticmethod
+    def _need_of(key: str) -> int | None:
+        """Distinct grams a longer key must share with ``key``; None: only equal keys match."""
+        n = len(key)
+        if n < (MIN_KEY_CJK if _CJK.search(key) else MIN_KEY):
+            return None
+        grams = [key[i : i + MIN_RUN] for i in range(n - MIN_RUN + 1)]
+        repeats = max(Counter(grams).values())
+        return max(1, math.ceil(math.ceil(MIN_COVERAGE * n) / (MIN_RUN * repeats)))
+
+    def add(self, key: str, group: int) -> None:
+        if not key:
+            return
+        self._exact.setdefault(key, set()).add(group)
+        for gram in _runs_of(key):
+            self._groups_of.setdefault(gram, set()).add(group)
+        need = self._need_of(key)
+        if need is not None and need < self._need.get(group, need + 1):
+            self._need[group] = need
+
+    def candidates(self, key: str) -> list[int]:
+        """Groups that may match ``key``, in order; the others certainly do not."""
+        if not key:
+            return []
+        shared = Counter(chain.from_iterable(self._groups_of.get(g, ()) for g in _runs_of(key)))
+        own = self._need_of(key)
+        found = set(self._exact.get(key, ()))
+        for group, count in shared.items():
+            need = self._need.get(group)
+            if (own is not None and count >= own) or (need is not None and count >= need):
+                found.add(group)
+        return sorted(found)
 
 
 class UnionFind:
@@ -269,14 +326,29 @@ def merge_day(
             keys.append(headline_key(group.entry.headline))
         return keys
 
+    # The first group (in order of ownership) of each set of linked slugs, and the keys of
+    # every group in an index, so that each page is compared with a few candidates only.
+    by_link: dict[str, int] = {}
+    for slug, group_index in owner.items():
+        by_link.setdefault(links.find(slug), group_index)
+    page_keys = {page.slug: headline_key(page.headline) for page in pages}
+    index = CandidateIndex()
+    for group_index, group in enumerate(groups):
+        for k in key_of(group):
+            index.add(k, group_index)
+
     for page in sorted(pages, key=_page_rank):
         if page.slug in owner:
             continue
-        target = next((owner[s] for s in owner if links.find(s) == links.find(page.slug)), None)
+        target = by_link.get(links.find(page.slug))
+        key = page_keys[page.slug]
         if target is None:
-            key = headline_key(page.headline)
             target = next(
-                (i for i, g in enumerate(groups) if any(same_event(key, k) for k in key_of(g))),
+                (
+                    i
+                    for i in index.candidates(key)
+                    if any(same_event(key, k) for k in key_of(groups[i]))
+                ),
                 None,
             )
         if target is None:
@@ -287,6 +359,8 @@ def merge_day(
             groups[target].pages.append(page)
             groups[target].slugs.append(page.slug)
             merged_away += 1
+        by_link.setdefault(links.find(page.slug), owner[page.slug])
+        index.add(key, owner[page.slug])
 
     events = []
     for position, group in enumerate(groups):

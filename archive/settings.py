@@ -40,3 +40,6 @@ class ArchiveSettings:
     pull_command: str = "git pull --ff-only"
     # Seconds the pull may take before it is stopped (the pass goes on with what is on disk).
     pull_timeout: float = 60.0
+    # Ingest refuses to remove the events of more than this share of the stored days at once
+    # (an unmounted or emptied archive must not wipe the store); --allow-mass-removal overrides.
+    max_removed_share: float = 0.25

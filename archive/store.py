@@ -8,6 +8,11 @@ SQL and migrations (``bot.state``), on this store's connection.
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import logging
+import os
+import sqlite3
+import urllib.parse
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,6 +27,8 @@ from archive.fts import fts_match, fts_terms
 from archive.migrations import ARCHIVE_MIGRATIONS, SchemaTooNew, applied_migration, apply_migrations
 from archive.models import Event, RelatedLink, Source
 from archive.rows import TAG_SEPARATOR, EventRows, event_rows
+
+log = logging.getLogger(__name__)
 
 # SQLite page cache (negative: KiB): modest while serving, larger for a big ingest batch,
 # where it halves the time spent writing indexes.
@@ -52,6 +59,11 @@ class IngestState:
     by_day: dict[str, set[int]] = field(default_factory=dict)
 
 
+class StoreError(Exception):
+    """The database can't be used (damaged, not a database, missing tables, no space, read
+    only): one line for the operator, saying what to do."""
+
+
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     inserted: tuple[int, ...]
@@ -74,16 +86,45 @@ class Store:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, path: Path | str) -> AsyncIterator[Store]:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(str(path))
+    async def open(cls, path: Path | str, *, read_only: bool = False) -> AsyncIterator[Store]:
+        """Open (and create or migrate) the database. ``read_only``: for commands that only
+        read; works in a read-only folder and never changes the file. A database that can't
+        be used raises StoreError."""
+        if read_only:
+            conn = await _connect_read_only(Path(path))
+        else:
+            try:
+                if str(path) != ":memory:":
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                conn = await aiosqlite.connect(str(path))
+            except OSError as exc:
+                raise StoreError(describe_error(path, exc)) from None
         try:
             store = cls(conn)
-            await store._setup()
+            try:
+                if read_only:
+                    await store._check_tables()
+                else:
+                    await store._setup()
+            except (sqlite3.Error, OSError) as exc:
+                raise StoreError(describe_error(path, exc)) from None
             yield store
         finally:
             await conn.close()
+
+    async def _check_tables(self) -> None:
+        rows = await self._fetch("SELECT name FROM sqlite_master WHERE type = 'table'")
+        names = {str(r[0]) for r in rows}
+        if not names:
+            raise sqlite3.DatabaseError("no Dateline tables (run `dateline ingest` first)")
+        missing = [t for t in ("events", "aliases", "sources", "events_fts") if t not in names]
+        if missing:
+            raise sqlite3.DatabaseError(f"table {missing[0]} is missing")
+
+    async def database_file(self) -> str | None:
+        """The database's file name, or None for an in-memory database."""
+        rows = await self._fetch("PRAGMA database_list")
+        return next((str(r[2]) for r in rows if r[1] == "main" and r[2]), None)
 
     @property
     def connection(self) -> aiosqlite.Connection:
@@ -109,6 +150,7 @@ class Store:
         await self._conn.execute(f"PRAGMA cache_size = {READ_CACHE_KIB}")
         await self._conn.execute("PRAGMA temp_store = MEMORY")
         await self.migrate()
+        await self._check_tables()
 
     async def schema_version(self) -> int:
         """The archive's migration number recorded in the database."""
@@ -160,7 +202,12 @@ class Store:
         finally:
             self._bulk = False
             await self._conn.execute("PRAGMA wal_autocheckpoint = 1000")
-            await self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            try:
+                await self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.OperationalError as exc:
+                # Another connection's reader holds the log ("table is locked"): SQLite
+                # checkpoints it later by itself; the written data is safe either way.
+                log.debug("write-ahead log checkpoint put off: %s", exc)
             await self._conn.execute(f"PRAGMA cache_size = {READ_CACHE_KIB}")
 
     def _drop_unused_links_in_transaction(self) -> None:
@@ -333,11 +380,26 @@ class Store:
         async with self._conn.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
-    async def _events_from_rows(self, rows: list[Any]) -> list[Event]:
-        if not rows:
-            return []
-        ids = [row[0] for row in rows]
-        children = await self._in_thread(self._children_sync, ids)
+    async def _read_events(self, sql: str, params: Sequence[Any] = ()) -> list[Event]:
+        """Events and everything that hangs off them, read in one snapshot (one read
+        transaction): an ingest committing meanwhile is seen either whole or not at all."""
+        rows, children = await self._in_thread(self._read_events_sync, sql, list(params))
+        return self._events_from(rows, children)
+
+    def _read_events_sync(self, sql: str, params: list[Any]) -> tuple[list[Any], tuple]:
+        db = self._raw
+        if db.in_transaction:  # our own write in progress: its view is the snapshot
+            rows = db.execute(sql, params).fetchall()
+            return rows, self._children_sync([r[0] for r in rows])
+        db.execute("BEGIN")
+        try:
+            rows = db.execute(sql, params).fetchall()
+            return rows, self._children_sync([r[0] for r in rows])
+        finally:
+            db.execute("COMMIT")
+
+    @staticmethod
+    def _events_from(rows: list[Any], children: tuple) -> list[Event]:
         aliases, sources, related, tags = children
         events = []
         for row in rows:
@@ -413,9 +475,7 @@ class Store:
         if lang:
             sql += " AND lang = ?"
             params.append(lang)
-        return await self._events_from_rows(
-            await self._fetch(sql + " ORDER BY lang, position, id", params)
-        )
+        return await self._read_events(sql + " ORDER BY lang, position, id", params)
 
     async def events_on_month_day(
         self,
@@ -439,7 +499,7 @@ class Store:
         if limit:
             sql += " LIMIT ?"
             params.append(limit)
-        return await self._events_from_rows(await self._fetch(sql, params))
+        return await self._read_events(sql, params)
 
     async def events_by_ids(self, ids: Sequence[int]) -> list[Event]:
         """Events for ``ids``, in the order given; unknown ids are left out."""
@@ -449,11 +509,10 @@ class Store:
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), 500):
             chunk = unique[start : start + 500]
-            rows = await self._fetch(
+            for event in await self._read_events(
                 f"SELECT {_EVENT_COLUMNS} FROM events WHERE id IN ({','.join('?' * len(chunk))})",
                 chunk,
-            )
-            for event in await self._events_from_rows(rows):
+            ):
                 found[event.id] = event
         return [found[i] for i in unique if i in found]
 
@@ -529,21 +588,19 @@ class Store:
 
     async def events_by_topic(self, topic: str, *, limit: int = 50) -> list[Event]:
         """Events of a topic (case-insensitive), oldest first."""
-        rows = await self._fetch(
+        return await self._read_events(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE topic = ? COLLATE NOCASE"
             " ORDER BY date, position LIMIT ?",
             (topic, limit),
         )
-        return await self._events_from_rows(rows)
 
     async def events_by_tag(self, tag: str, *, limit: int = 50) -> list[Event]:
         """Events carrying a context tag (case-insensitive), oldest first."""
-        rows = await self._fetch(
+        return await self._read_events(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE id IN"
             " (SELECT event_id FROM tags WHERE tag = ?) ORDER BY date, position LIMIT ?",
             (tag, limit),
         )
-        return await self._events_from_rows(rows)
 
     async def counts_per_day(
         self, date_from: dt.date | None = None, date_to: dt.date | None = None
@@ -697,16 +754,7 @@ class Store:
             params.append(lang)
         sql += " ORDER BY id LIMIT ?"
         params.append(limit)
-        return await self._events_from_rows(await self._fetch(sql, params))
-
-    async def database_file(self) -> Path | None:
-        """The database's file (None for an in-memory database): a writer that must not
-        share this connection (the follow pass) opens its own on it."""
-        rows = await self._fetch("PRAGMA database_list")
-        for _, name, file in rows:
-            if name == "main" and file:
-                return Path(file)
-        return None
+        return await self._read_events(sql, params)
 
     async def event_ids(self, lang: str) -> list[int]:
         """Every event id of one edition, ascending (a per-server edition filter)."""
@@ -716,3 +764,44 @@ class Store:
 
 def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
     return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+async def _connect_read_only(path: Path) -> aiosqlite.Connection:
+    """A read-only connection: plain ``mode=ro`` when the database's folder allows SQLite's
+    shared-memory file, else ``immutable=1`` (a read-only folder, where no ingest can be
+    writing either)."""
+    if not path.is_file():  # noqa: ASYNC240 (one stat, before anything is opened)
+        raise StoreError(f"no database at {path}: run `dateline ingest` first")
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path))  # noqa: ASYNC240
+    conn = await aiosqlite.connect(f"{uri}?mode=ro", uri=True)
+    try:
+        await conn.execute("SELECT COUNT(*) FROM sqlite_master")
+        return conn
+    except sqlite3.DatabaseError as exc:
+        await conn.close()
+        if "file is not a database" in str(exc) or "malformed" in str(exc):
+            raise StoreError(describe_error(path, exc)) from None
+    try:
+        return await aiosqlite.connect(f"{uri}?immutable=1", uri=True)
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(describe_error(path, exc)) from None
+
+
+def describe_error(path: Path | str, exc: BaseException) -> str:
+    """One line saying what is wrong with the database and what to do."""
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "database or disk is full" in text:
+        return f"no space left for the database {path}: free some disk space and run again"
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
+        return f"can't write the database folder of {path} ({exc.strerror}): check its permissions"
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return (
+            f"can't write the database {path} ({text}): make its folder writable, or use a"
+            " command that only reads"
+        )
+    if "not a database" in text or "malformed" in text or "missing" in text:
+        return (
+            f"the database {path} is damaged ({text}): move it away and run `dateline ingest`"
+            " to build it again"
+        )
+    return f"the database {path} can't be used: {text}"

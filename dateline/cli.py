@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from archive.store import StoreError
 from dateline.commands.common import UsageError
 from dateline.config import ConfigError, load_settings
 
@@ -82,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
         return int(result or 0)
-    except (UsageError, ConfigError) as exc:
+    except (UsageError, ConfigError, StoreError) as exc:
         print(f"dateline: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

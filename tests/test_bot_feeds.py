@@ -159,13 +159,19 @@ async def test_the_living_archive_end_to_end(
     await env.advance_time(INTERVAL + 1)
     assert len(feed_posts(every)) == 1 and len(feed_posts(crashes)) == 1
 
-    # Another process (cron `dateline ingest` + `dateline index`) adds an event and rewrites
-    # the index: picked up within one interval.
+    # Another process (cron `dateline ingest` + `dateline index`) ingests a new day and
+    # rewrites the index: picked up within one interval.
+    day = living.archive.path / "news/2015/11/22"
+    day.mkdir(parents=True)
+    (day / "index.md").write_text(
+        "## [2015-11-22](/news/2015/11/22/index.md)\n\n##### Glaciers\n"
+        "### [Scientists map a giant ice cave under a glacier. ]"
+        "(/news/2015/11/22/scientists-map-a-giant-ice-cave-under-a-glacier.md)\n"
+        "The cave runs for two kilometres beneath the ice.\n",
+        encoding="utf-8",
+    )
     async with Store.open(living.storage.database) as other:
-        extra = make_event(
-            dt.date(2015, 11, 22), "glacier-cave", "Scientists map a giant ice cave under a glacier"
-        )
-        await other.write_events([(None, dataclasses.replace(extra, content_hash=""))])
+        await ingest(other, living.archive.path)
         await update_index(living.storage.index_dir, living.embeddings, other, real_encoder)
     await env.advance_time(INTERVAL + 1)
     posts = feed_posts(every)

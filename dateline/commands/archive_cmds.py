@@ -24,6 +24,11 @@ def register(commands: Any) -> None:
         "path", type=Path, nargs="?", help="archive folder (default: [archive] path)"
     )
     ingest.add_argument("--lang", help="edition language (default: detected from the links)")
+    ingest.add_argument(
+        "--allow-mass-removal",
+        action="store_true",
+        help="remove the events of vanished day folders even beyond [archive] max_removed_share",
+    )
     ingest.set_defaults(handler=run_ingest)
 
     event = commands.add_parser("event", help="print the events of one day")
@@ -41,31 +46,44 @@ def register(commands: Any) -> None:
 
 
 async def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    import sqlite3
+
     from tqdm import tqdm
 
-    from archive.ingest import ArchiveNotFound, ingest, news_root
-    from archive.store import Store
+    from archive.ingest import ArchiveNotFound, IngestRefused, ingest, news_root
+    from archive.store import Store, StoreError, describe_error
 
     path = args.path or settings.archive.path
     try:
         news_root(path)  # before the database is created for a path that is no archive
     except ArchiveNotFound as exc:
         raise UsageError(str(exc)) from None
-    async with Store.open(settings.storage.database) as store:
-        with tqdm(unit="day", desc="ingest", file=sys.stderr) as bar:
+    database = settings.storage.database
+    try:
+        async with Store.open(database) as store:
+            with tqdm(unit="day", desc="ingest", file=sys.stderr) as bar:
 
-            def set_total(total: int) -> None:
-                bar.total = total
-                bar.refresh()
+                def set_total(total: int) -> None:
+                    bar.total = total
+                    bar.refresh()
 
-            report = await ingest(
-                store,
-                path,
-                lang=args.lang,
-                default_lang=settings.archive.default_lang,
-                progress=bar.update,
-                on_total=set_total,
-            )
+                report = await ingest(
+                    store,
+                    path,
+                    lang=args.lang,
+                    default_lang=settings.archive.default_lang,
+                    progress=bar.update,
+                    on_total=set_total,
+                    max_removed_share=settings.archive.max_removed_share,
+                    allow_mass_removal=args.allow_mass_removal,
+                )
+    except IngestRefused as exc:
+        raise UsageError(str(exc)) from None
+    except StoreError:
+        raise
+    except (sqlite3.Error, OSError) as exc:  # a full disk, a folder made read-only meanwhile
+        # Each batch is one transaction: what was written is whole, the rest is read again.
+        raise StoreError(describe_error(database, exc) + " (nothing written is lost)") from None
     print(report.summary())
     return 0
 
@@ -74,7 +92,7 @@ async def run_event(settings: Settings, args: argparse.Namespace) -> int:
     from archive.store import Store
 
     date = parse_iso_date(args.date)
-    async with Store.open(settings.storage.database) as store:
+    async with Store.open(settings.storage.database, read_only=True) as store:
         events = await store.events_on(date, lang=args.lang)
     return _output(settings, args, events, f"no events on {date.isoformat()}")
 
@@ -89,7 +107,7 @@ async def run_onthisday(settings: Settings, args: argparse.Namespace) -> int:
         month, day = today.month, today.day
     if args.limit < 0:
         raise UsageError("--limit must be 0 (no limit) or more")
-    async with Store.open(settings.storage.database) as store:
+    async with Store.open(settings.storage.database, read_only=True) as store:
         events = await store.events_on_month_day(
             month, day, lang=args.lang, limit=args.limit or None
         )

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
+import os
 import re
 import sys
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, TextIO
 
 from archive.models import Event
@@ -14,6 +18,25 @@ from archive.models import Event
 
 class UsageError(Exception):
     """Bad input from the operator: printed as one line, exit status 2."""
+
+
+def require_writable(folder: Path, what: str) -> None:
+    """Fail at once, in one line, when ``folder`` can't be written (before any long work)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(write_failure(folder, what, exc)) from None
+
+
+def write_failure(folder: Path, what: str, exc: OSError) -> str:
+    """One line for a failed write, saying what to do."""
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        return f"no space left to write the {what} in {folder}: free some disk space and run again"
+    return f"can't write the {what} in {folder} ({reason}): make the folder writable"
 
 
 def parse_iso_date(text: str) -> dt.date:

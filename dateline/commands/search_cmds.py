@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 from typing import Any
 
-from dateline.commands.common import UsageError, format_event, parse_iso_date, print_json
+from dateline.commands.common import (
+    UsageError,
+    format_event,
+    parse_iso_date,
+    print_json,
+    require_writable,
+    write_failure,
+)
 from dateline.config import Settings
 
 
@@ -47,8 +55,10 @@ async def run_index(settings: Settings, args: argparse.Namespace) -> int:
     from embeddings.indexing import update_index
 
     _quiet_libraries()
+    index_dir = settings.storage.index_dir
     async with Store.open(settings.storage.database) as store:
         await _require_events(store)
+        require_writable(index_dir, "search index")  # before minutes of embedding
         encoder = await asyncio.to_thread(load_encoder, settings.embeddings)
         with tqdm(unit="event", desc="index", file=sys.stderr, total=0) as bar:
 
@@ -56,15 +66,23 @@ async def run_index(settings: Settings, args: argparse.Namespace) -> int:
                 bar.total = total
                 bar.refresh()
 
-            _, report = await update_index(
-                settings.storage.index_dir,
-                settings.embeddings,
-                store,
-                encoder,
-                rebuild=args.rebuild,
-                progress=bar.update,
-                on_total=on_total,
-            )
+            try:
+                _, report = await update_index(
+                    settings.storage.index_dir,
+                    settings.embeddings,
+                    store,
+                    encoder,
+                    rebuild=args.rebuild,
+                    progress=bar.update,
+                    on_total=on_total,
+                )
+            except OSError as exc:  # a full disk: the last checkpoint is kept
+                raise UsageError(write_failure(index_dir, "search index", exc)) from None
+            except RuntimeError as exc:  # FAISS reports a failed write so
+                if "No space left" not in str(exc):
+                    raise
+                full = OSError(errno.ENOSPC, "No space left on device")
+                raise UsageError(write_failure(index_dir, "search index", full)) from None
     print(report.summary())
     return 0
 
