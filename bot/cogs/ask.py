@@ -8,7 +8,7 @@ from discord.ext import commands
 
 from bot.client import DatelineBot
 from bot.dates import DateInputError, long_date, parse_date
-from bot.errors import UserFacingError
+from bot.errors import reply_privately
 from bot.render import NO_MENTIONS, escape, event_embed, pack, truncate
 
 NOTHING_CLOSE = "Nothing in the archive is close enough to that question."
@@ -37,11 +37,17 @@ class AskCog(commands.Cog):
             start = parse_date(date_from) if date_from else None
             end = parse_date(date_to) if date_to else None
         except DateInputError as exc:
-            raise UserFacingError(f"`from` and `to`: {exc}") from None
+            # Mistakes are answered, not raised: an error is a fault of ours.
+            await reply_privately(interaction, f"{_which_dates(date_from, date_to)}: {exc}")
+            return
         if start and end and start > end:
-            raise UserFacingError("`from` must be on or before `to`.")
+            await reply_privately(interaction, "`from` must be on or before `to`.")
+            return
         if self.bot.searcher is None:
-            raise UserFacingError("Search is not available right now: no index is loaded.")
+            await reply_privately(
+                interaction, "Search is not available right now: no index is loaded."
+            )
+            return
         await interaction.response.defer(thinking=True)
         answer = await self.bot.searcher.ask(question, date_from=start, date_to=end)
         heading = f"**Q:** {truncate(escape(question), 300)}"
@@ -60,6 +66,12 @@ class AskCog(commands.Cog):
         ]
         first = pack(embeds)[0]
         await interaction.followup.send(heading, embeds=first, allowed_mentions=NO_MENTIONS)
+
+
+def _which_dates(date_from: str | None, date_to: str | None) -> str:
+    """Name only the date options that were given (\"`from`\", \"`to`\" or both)."""
+    given = [name for name, value in (("from", date_from), ("to", date_to)) if value]
+    return " and ".join(f"`{name}`" for name in given)
 
 
 async def setup(bot: DatelineBot) -> None:

@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.client import DatelineBot
 from bot.dates import DateInputError, long_date, parse_date, suggestion_window
-from bot.errors import UserFacingError
+from bot.errors import reply_privately
 from bot.render import NO_MENTIONS, event_pages
 from bot.views import send_pages
 
@@ -27,7 +27,9 @@ class EventsCog(commands.Cog):
         try:
             day = parse_date(date)
         except DateInputError as exc:
-            raise UserFacingError(str(exc)) from None
+            # A mistake of the user's: answered, not raised (an error is a fault of ours).
+            await reply_privately(interaction, str(exc))
+            return
         events = await self.bot.store.events_on(day)
         if not events:
             await interaction.response.send_message(

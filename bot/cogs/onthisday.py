@@ -11,7 +11,7 @@ from discord.ext import commands
 from archive.store import Store
 from bot.client import DatelineBot
 from bot.dates import DateInputError, long_month_day, parse_day
-from bot.errors import UserFacingError
+from bot.errors import reply_privately
 from bot.render import NO_MENTIONS, Page, digest_page
 from bot.schedule import local_today
 
@@ -46,7 +46,8 @@ class OnThisDayCog(commands.Cog):
             try:
                 month, day_of_month, year = parse_day(date)
             except DateInputError as exc:
-                raise UserFacingError(str(exc)) from None
+                await reply_privately(interaction, str(exc))
+                return
             # A month-day alone means every year up to today; a full date, the years before it.
             day = _day_in_year(month, day_of_month, year or today.year)
             if year is None and day < today:

@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import DatelineBot
-from bot.errors import UserFacingError, reply_privately
+from bot.errors import reply_privately
 from bot.schedule import (
     due_date,
     next_post_instant,
@@ -65,10 +65,12 @@ class SettingsCog(
             raise app_commands.NoPrivateMessage()
         missing = missing_permissions(channel, guild.me)
         if missing:
-            raise UserFacingError(
+            await reply_privately(
+                interaction,
                 f"I can't post in {channel.mention}: I am missing {', '.join(missing)} there. "
-                "Give me those permissions and run this again."
+                "Give me those permissions and run this again.",
             )
+            return
         await self.bot.state.set_guild_channel(guild.id, channel.id, self.bot.clock())
         self._wake_daily()
         await reply_privately(
@@ -82,7 +84,8 @@ class SettingsCog(
         try:
             post_time = parse_post_time(time)
         except ValueError as exc:
-            raise UserFacingError(str(exc)) from None
+            await reply_privately(interaction, str(exc))
+            return
         text = post_time.strftime("%H:%M")
         await self.bot.state.set_guild_post_time(guild_id, text, self.bot.clock())
         self._wake_daily()
@@ -97,7 +100,8 @@ class SettingsCog(
         try:
             zone = parse_timezone(timezone)
         except ValueError as exc:
-            raise UserFacingError(str(exc)) from None
+            await reply_privately(interaction, str(exc))
+            return
         await self.bot.state.set_guild_timezone(guild_id, zone.key, self.bot.clock())
         self._wake_daily()
         await reply_privately(
