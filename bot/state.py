@@ -13,8 +13,10 @@ below, and a test in tests/test_bot_state.py.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
@@ -71,6 +73,18 @@ class BotState:
         state = cls(conn)
         await state.migrate()
         return state
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path) -> AsyncIterator[BotState]:
+        """The bot's tables in a database file of their own (the preview's server state, kept
+        apart from the database ``dateline run`` uses); the connection closes on exit."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path))
+        try:
+            yield await cls.attach(conn)
+        finally:
+            await conn.close()
 
     async def migrate(self) -> int:
         return await apply_migrations(self._conn, BOT_MIGRATIONS)
