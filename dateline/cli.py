@@ -18,6 +18,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from archive.migrations import SchemaTooNew
+from archive.settings import edition_code
 from dateline.commands.common import UsageError
 from dateline.config import ConfigError, load_settings
 
@@ -75,12 +77,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A service manager stops the bot with SIGTERM: shut down as cleanly as on Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
+        if getattr(args, "lang", None) is not None:
+            try:
+                edition_code(args.lang)
+            except ValueError as exc:
+                raise UsageError(f"--lang: {exc}") from None
         settings = load_settings(args.config)
         result = args.handler(settings, args)
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
         return int(result or 0)
-    except (UsageError, ConfigError) as exc:
+    except (UsageError, ConfigError, SchemaTooNew) as exc:
+        # SchemaTooNew: a database written by a newer Dateline is refused, never touched.
         print(f"dateline: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
