@@ -54,6 +54,11 @@ BOT_MIGRATIONS = Migrations(
     ) WITHOUT ROWID;
     CREATE INDEX bot_daily_posts_retry ON bot_daily_posts (status, retry_at);
     """,
+        # 2: why the bot itself switched a server's posts off (its channel deleted, access
+        # lost for days), for /dateline status. NULL when on, or switched off by an admin.
+        """
+    ALTER TABLE bot_guild_settings ADD COLUMN disabled_reason TEXT;
+    """,
     ),
     # Before per-owner records, PRAGMA user_version 2 and up included the bot's tables.
     legacy={1: 0, 2: 1, 3: 1, 4: 1},
@@ -120,7 +125,8 @@ class BotState:
             " updated_at) VALUES (?, ?, 1, ?, ?)"
             " ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id,"
             " enabled_since = CASE WHEN enabled = 1 THEN enabled_since"
-            " ELSE excluded.enabled_since END, enabled = 1, updated_at = excluded.updated_at",
+            " ELSE excluded.enabled_since END, enabled = 1, disabled_reason = NULL,"
+            " updated_at = excluded.updated_at",
             (guild_id, channel_id, stamp, stamp),
         )
         await self._conn.commit()
@@ -145,12 +151,16 @@ class BotState:
         )
         await self._conn.commit()
 
-    async def disable_guild(self, guild_id: int, now: dt.datetime) -> bool:
-        """Stop daily posts (the channel, time and timezone are kept); False if none were on."""
+    async def disable_guild(
+        self, guild_id: int, now: dt.datetime, *, reason: str | None = None
+    ) -> bool:
+        """Stop daily posts (the channel, time and timezone are kept); False if none were on.
+
+        ``reason``: why the bot switched them off by itself (shown by ``/dateline status``)."""
         cur = await self._conn.execute(
-            "UPDATE bot_guild_settings SET enabled = 0, updated_at = ?"
+            "UPDATE bot_guild_settings SET enabled = 0, disabled_reason = ?, updated_at = ?"
             " WHERE guild_id = ? AND enabled = 1",
-            (_utc_text(now), guild_id),
+            (reason, _utc_text(now), guild_id),
         )
         await self._conn.commit()
         return cur.rowcount > 0
@@ -256,7 +266,9 @@ class BotState:
         return _utc_parse(rows[0][0]) if rows and rows[0][0] else None
 
 
-_GUILD_COLUMNS = "guild_id, channel_id, post_time, timezone, enabled, enabled_since"
+_GUILD_COLUMNS = (
+    "guild_id, channel_id, post_time, timezone, enabled, enabled_since, disabled_reason"
+)
 _POST_COLUMNS = (
     "guild_id, channel_id, local_date, status, attempts, message_id, first_claimed_at,"
     " claimed_at, retry_at, last_error"
@@ -280,6 +292,7 @@ class GuildSettingsRow:
     timezone: str | None  # None: the configured default
     enabled: bool
     enabled_since: dt.datetime | None
+    disabled_reason: str | None = None  # set when the bot switched posts off by itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +310,7 @@ class DailyPostRow:
 
 
 def _guild_row(row: Any) -> GuildSettingsRow:
-    guild_id, channel_id, post_time, timezone, enabled, enabled_since = row
+    guild_id, channel_id, post_time, timezone, enabled, enabled_since, disabled_reason = row
     return GuildSettingsRow(
         guild_id=int(guild_id),
         channel_id=int(channel_id) if channel_id is not None else None,
@@ -305,6 +318,7 @@ def _guild_row(row: Any) -> GuildSettingsRow:
         timezone=timezone,
         enabled=bool(enabled),
         enabled_since=_utc_parse(enabled_since) if enabled_since else None,
+        disabled_reason=disabled_reason,
     )
 
 

@@ -62,7 +62,9 @@ async def test_channel_time_timezone_status_off(simcord_env, world, bot_state):
     result = await boss.slash(channel, "dateline off")
     assert "already off" in result.response.content
     result = await boss.slash(channel, "dateline status")
-    assert "Daily posts: off" in result.response.content
+    assert result.response.content.startswith(
+        f"Daily posts: off (they went to <#{channel.id}>; `/dateline channel` turns them on again)."
+    )  # not "off, in #general": nothing goes there while off
     assert not simcord_env.errors
 
 

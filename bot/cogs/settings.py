@@ -136,16 +136,28 @@ class SettingsCog(
         if row is None or row.channel_id is None:
             lines.insert(0, "Daily posts: off (no channel chosen; use `/dateline channel`).")
         else:
-            state = "on" if row.enabled else "off"
-            lines.insert(0, f"Daily posts: {state}, in <#{row.channel_id}>.")
             if row.enabled:
+                lines.insert(0, f"Daily posts: on, in <#{row.channel_id}>.")
                 lines.append(await self._when(guild_id))
+            elif row.disabled_reason:
+                lines.insert(
+                    0,
+                    f"Daily posts: off. I switched them off for <#{row.channel_id}>: "
+                    f"{row.disabled_reason}. `/dateline channel` turns them on again.",
+                )
+            else:
+                lines.insert(
+                    0,
+                    f"Daily posts: off (they went to <#{row.channel_id}>; "
+                    "`/dateline channel` turns them on again).",
+                )
             posts = await self.bot.state.daily_posts(guild_id)
             if posts:
                 last = posts[0]
                 detail = f"Last post: {last.local_date.isoformat()}, {last.status}"
                 if last.status == "failed" and last.last_error:
-                    detail += f" after {last.attempts} tries ({last.last_error[:200]})"
+                    tries = "1 try" if last.attempts == 1 else f"{last.attempts} tries"
+                    detail += f" after {tries} ({last.last_error[:200]})"
                 lines.append(detail + ".")
         await reply_privately(interaction, "\n".join(lines))
 
