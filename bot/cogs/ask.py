@@ -9,7 +9,8 @@ from discord.ext import commands
 from bot.client import DatelineBot
 from bot.dates import DateInputError, long_date, parse_date
 from bot.errors import reply_privately
-from bot.render import NO_MENTIONS, escape, event_embed, pack, truncate
+from bot.render import escape, event_embed, pack, truncate
+from bot.replies import send_followup
 
 NOTHING_CLOSE = "Nothing in the archive is close enough to that question."
 
@@ -55,9 +56,7 @@ class AskCog(commands.Cog):
             span = f"{long_date(start) if start else '…'} – {long_date(end) if end else '…'}"
             heading += f"\n-# {span}"
         if answer.nothing_close or not answer.hits:
-            await interaction.followup.send(
-                f"{heading}\n{NOTHING_CLOSE}", allowed_mentions=NO_MENTIONS
-            )
+            await send_followup(interaction, f"{heading}\n{NOTHING_CLOSE}")
             return
         base_url = self.bot.archive_settings.base_url
         embeds = [
@@ -65,7 +64,7 @@ class AskCog(commands.Cog):
             for hit in answer.hits
         ]
         first = pack(embeds)[0]
-        await interaction.followup.send(heading, embeds=first, allowed_mentions=NO_MENTIONS)
+        await send_followup(interaction, heading, embeds=first)
 
 
 def _which_dates(date_from: str | None, date_to: str | None) -> str:
