@@ -1,4 +1,8 @@
-"""Follow-ups that don't leave a user with "thinking…" forever.
+"""Replies that reach the user: within Discord's 3 seconds, and never "thinking…" forever.
+
+``read_or_defer`` runs a store read and defers the interaction if it is not done within
+``DEFER_AFTER`` seconds (a day with very many events); ``respond`` then answers through the
+response or the follow-up, whichever is open.
 
 After ``interaction.response.defer(thinking=True)`` Discord shows "thinking…" until a follow-up
 arrives. ``send_followup`` retries a follow-up that fails on Discord's side (5xx) a bounded
@@ -11,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
+from typing import TypeVar
 
 import discord
 
@@ -19,6 +24,11 @@ from bot.render import NO_MENTIONS
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+# Discord drops an interaction not answered within 3 s: a read still running after this long
+# gets the interaction deferred first.
+DEFER_AFTER = 1.0
 FOLLOWUP_ATTEMPTS = 3
 # Seconds before the second and later tries (doubled each time).
 FOLLOWUP_BACKOFF = 0.5
@@ -65,3 +75,41 @@ async def send_followup(
     except discord.HTTPException:
         log.warning("could not replace 'thinking…' with an apology (reference %s)", reference)
     return None
+
+
+async def read_or_defer(
+    interaction: discord.Interaction, read: Awaitable[T], *, after: float = DEFER_AFTER
+) -> T:
+    """The result of ``read``; if it takes longer than ``after`` seconds, the interaction is
+    deferred (publicly, "thinking…") meanwhile, so the answer may take as long as it needs."""
+    task = asyncio.ensure_future(read)
+    done, _ = await asyncio.wait({task}, timeout=after)
+    if not done and not interaction.response.is_done():
+        await interaction.response.defer(thinking=True)
+    return await task
+
+
+async def respond(
+    interaction: discord.Interaction,
+    content: str,
+    *,
+    embeds: Sequence[discord.Embed] = (),
+    view: discord.ui.View | None = None,
+) -> discord.Message | None:
+    """Answer publicly through the initial response, or the follow-up once deferred; the
+    message sent, when Discord returns it."""
+    if interaction.response.is_done():
+        if view is None:
+            return await send_followup(interaction, content, embeds=embeds)
+        return await interaction.followup.send(
+            content, embeds=list(embeds), view=view, allowed_mentions=NO_MENTIONS, wait=True
+        )
+    if view is None:
+        await interaction.response.send_message(
+            content, embeds=list(embeds), allowed_mentions=NO_MENTIONS
+        )
+        return None
+    await interaction.response.send_message(
+        content, embeds=list(embeds), view=view, allowed_mentions=NO_MENTIONS
+    )
+    return await interaction.original_response()

@@ -11,7 +11,8 @@ from discord.ext import commands
 from bot.client import DatelineBot
 from bot.dates import DateInputError, long_date, parse_date, suggestion_window
 from bot.errors import reply_privately
-from bot.render import NO_MENTIONS, event_pages
+from bot.render import event_pages
+from bot.replies import read_or_defer, respond
 from bot.views import send_pages
 
 MAX_CHOICES = 25
@@ -30,11 +31,10 @@ class EventsCog(commands.Cog):
             # A mistake of the user's: answered, not raised (an error is a fault of ours).
             await reply_privately(interaction, str(exc))
             return
-        events = await self.bot.store.events_on(day)
+        # A day can hold very many events: defer if the read is slow (bot.replies).
+        events = await read_or_defer(interaction, self.bot.store.events_on(day))
         if not events:
-            await interaction.response.send_message(
-                await self._nothing_on(day), allowed_mentions=NO_MENTIONS
-            )
+            await respond(interaction, await self._nothing_on(day))
             return
         count = f"{len(events)} event" + ("s" if len(events) != 1 else "")
         heading = f"**{long_date(day)}** · {count}"

@@ -12,7 +12,8 @@ from archive.store import Store
 from bot.client import DatelineBot
 from bot.dates import DateInputError, long_month_day, parse_day
 from bot.errors import reply_privately
-from bot.render import NO_MENTIONS, Page, digest_page
+from bot.render import Page, digest_page
+from bot.replies import read_or_defer, respond
 from bot.schedule import local_today
 
 
@@ -52,10 +53,10 @@ class OnThisDayCog(commands.Cog):
             day = _day_in_year(month, day_of_month, year or today.year)
             if year is None and day < today:
                 day = _day_in_year(month, day_of_month, today.year + 1)
-        page = await build_digest(self.bot.store, self.bot.archive_settings.base_url, day)
-        await interaction.response.send_message(
-            page.content, embeds=list(page.embeds), allowed_mentions=NO_MENTIONS
+        page = await read_or_defer(
+            interaction, build_digest(self.bot.store, self.bot.archive_settings.base_url, day)
         )
+        await respond(interaction, page.content, embeds=page.embeds)
 
 
 def _day_in_year(month: int, day: int, year: int) -> dt.date:
