@@ -19,7 +19,7 @@ class PageView(discord.ui.View):
         self.pages = list(pages)
         self.owner_id = owner_id
         self.index = 0
-        self.message: discord.InteractionMessage | None = None
+        self.message: discord.Message | None = None
         self._update_buttons()
 
     @property
