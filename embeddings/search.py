@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from archive.fts import STOPWORDS, fts_text
+from archive.fts import folded_words, fts_terms
 from archive.models import Event
 from archive.store import Store
 from embeddings.dates import understand_dates
@@ -50,9 +49,6 @@ from embeddings.settings import EmbeddingSettings, SearchSettings
 from embeddings.text import event_text
 
 Mode = Literal["hybrid", "dense", "keyword"]
-_WORD = re.compile(r"\w+")
-# Words of a question that say nothing about its subject, on top of the FTS stopwords.
-_QUESTION_WORDS = frozenset("happen happened news event events story stories latest".split())
 # A keyword candidate is a strong match when its text holds this share of the question's words.
 _STRONG_KEYWORD_SHARE = 0.75
 
@@ -73,20 +69,12 @@ class SearchAnswer:
     date_to: dt.date | None
 
 
-def content_words(text: str) -> list[str]:
-    """The words of ``text`` that can match an event (lower-cased, no stopwords)."""
-    words = _WORD.findall(fts_text(text).lower())
-    return [
-        w for w in dict.fromkeys(words)
-        if w not in STOPWORDS and w not in _QUESTION_WORDS and not (len(w) == 1 and w.isascii())
-    ]  # fmt: skip
-
-
 def keyword_coverage(question_words: list[str], event: Event) -> float:
-    """Share of ``question_words`` that occur in the event's embedded text."""
+    """Share of ``question_words`` (``archive.fts.fts_terms``, the keyword search's own terms)
+    that occur in the event's embedded text, read the same way."""
     if not question_words:
         return 0.0
-    present = set(_WORD.findall(fts_text(event_text(event)).lower()))
+    present = set(folded_words(event_text(event)))
     return sum(w in present for w in question_words) / len(question_words)
 
 
@@ -176,7 +164,7 @@ class Searcher:
             allowed = self._index.ids_between(date_from, date_to)
             if len(allowed) == 0:
                 return empty(True)
-        words = content_words(text)
+        words = fts_terms(text)
         if not words:
             if allowed is None:
                 return empty(True)
