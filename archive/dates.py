@@ -66,6 +66,8 @@ class Window:
     date_from: dt.date | None
     date_to: dt.date | None
     anchor: dt.date | None
+    # A month-day typed without a year ("November 26"): that day of every year.
+    month_day: tuple[int, int] | None = None
 
 
 def suggestion_window(text: str, radius_days: int = 31) -> Window:
@@ -81,6 +83,9 @@ def suggestion_window(text: str, radius_days: int = 31) -> Window:
         last = calendar.monthrange(month.year, month.month)[1]
         first = dt.date(month.year, month.month, 1)
         return Window(first, dt.date(month.year, month.month, last), first)
+    partial = _try(f"2000 {normalised}", tuple(f"%Y {fmt}" for fmt in _MONTH_DAY_FORMATS))
+    if partial is not None:
+        return Window(None, None, None, (partial.month, partial.day))
     if re.fullmatch(r"\d{4}", normalised):
         year = int(normalised)
         if dt.MINYEAR <= year <= dt.MAXYEAR:

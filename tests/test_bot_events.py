@@ -129,6 +129,23 @@ async def test_autocomplete_suggests_days_with_events_near_what_is_typed(simcord
 
     choices = await alice.autocomplete(channel, "event", "date", "")
     values = [c["value"] for c in choices]
-    assert values[0] == "2020-01-01"  # newest first
+    assert values[1] == "2020-01-01"  # after today, newest first
     assert len(values) <= 25
-    assert values == sorted(values, reverse=True)
+    assert values[1:] == sorted(values[1:], reverse=True)
+
+
+async def test_autocomplete_with_nothing_typed_offers_today_first(simcord_env, world):
+    channel, alice, _ = world
+    choices = await alice.autocomplete(channel, "event", "date", "")
+    # SimCord's clock: 1 January 2026 (UTC, the default timezone), a day without events.
+    assert choices[0] == {"name": "1 January 2026 · today", "value": "2026-01-01"}
+    assert choices[1]["value"] == "2020-01-01"  # then the newest days with events
+    assert len(choices) <= 25
+
+
+async def test_autocomplete_of_a_month_day_lists_that_day_of_every_year(simcord_env, world):
+    channel, alice, _ = world
+    choices = await alice.autocomplete(channel, "event", "date", "January 1")
+    assert [c["value"] for c in choices] == ["2020-01-01", "2019-01-01", "2015-01-01"]
+    choices = await alice.autocomplete(channel, "event", "date", "1 jan")
+    assert [c["value"] for c in choices] == ["2020-01-01", "2019-01-01", "2015-01-01"]

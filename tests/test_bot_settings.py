@@ -135,3 +135,26 @@ async def test_channel_the_bot_cannot_post_in_is_refused(simcord_env, world, bot
     )
     assert await bot_state.guild_settings(guild.id) is None
     assert simcord_env.errors == []  # a user's mistake is answered, not an error
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [("paris", "Europe/Paris"), ("New York", "America/New_York"), ("europe/paris", "Europe/Paris")],
+)
+async def test_a_timezone_typed_loosely_is_accepted_when_it_names_one_zone(
+    simcord_env, world, bot_state, typed, zone
+):
+    guild, channel, boss, _ = world
+    result = await boss.slash(channel, "dateline timezone", timezone=typed)
+    assert result.response.content.startswith(f"Timezone set to {zone}.")
+    row = await bot_state.guild_settings(guild.id)
+    assert row is not None and row.timezone == zone
+
+
+async def test_a_near_miss_timezone_gets_a_did_you_mean(simcord_env, world, bot_state):
+    guild, channel, boss, _ = world
+    result = await boss.slash(channel, "dateline timezone", timezone="Europe/Pariss")
+    assert result.ephemeral
+    assert result.response.content.startswith("Did you mean Europe/Paris")
+    assert await bot_state.guild_settings(guild.id) is None
+    assert simcord_env.errors == []

@@ -16,7 +16,7 @@ from bot.schedule import (
     due_date,
     next_post_instant,
     parse_post_time,
-    parse_timezone,
+    resolve_timezone,
     timezone_names,
 )
 
@@ -98,7 +98,7 @@ class SettingsCog(
     async def timezone(self, interaction: discord.Interaction, timezone: str) -> None:
         guild_id = self._guild_id(interaction)
         try:
-            zone = parse_timezone(timezone)
+            zone = resolve_timezone(timezone)
         except ValueError as exc:
             await reply_privately(interaction, str(exc))
             return
