@@ -61,6 +61,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Libraries that talk a lot at start-up: only their warnings are shown unless -v.
+CHATTY_LOGGERS = ("faiss", "discord", "sentence_transformers", "httpx", "urllib3")
+# Warnings that concern features Dateline doesn't use (voice), hidden unless -v.
+_IRRELEVANT_WARNINGS = ("voice will NOT be supported",)
+
+
+def _drop_irrelevant(record: logging.LogRecord) -> bool:
+    message = record.getMessage()
+    return not any(text in message for text in _IRRELEVANT_WARNINGS)
+
+
+def configure_logging(verbose: bool) -> None:
+    """INFO for Dateline's own loggers (DEBUG with -v); quiet libraries unless -v."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.NOTSET)
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
+    client = logging.getLogger("discord.client")
+    if verbose:
+        client.removeFilter(_drop_irrelevant)
+    else:
+        client.addFilter(_drop_irrelevant)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -68,12 +95,7 @@ def _interrupt(signum: int, frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if args.verbose:
-        for name in OWN_LOGGERS:
-            logging.getLogger(name).setLevel(logging.DEBUG)
+    configure_logging(bool(args.verbose))
     # A service manager stops the bot with SIGTERM: shut down as cleanly as on Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
     try:

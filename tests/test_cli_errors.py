@@ -125,3 +125,34 @@ def test_a_database_from_a_newer_version_is_refused(
     assert f"the database has {owner} migration 99" in err
     assert "upgrade Dateline" in err
     assert database.read_bytes() == before
+
+
+def test_start_up_is_quiet_unless_verbose(caplog):
+    import logging
+
+    from dateline.cli import configure_logging
+
+    try:
+        configure_logging(verbose=False)
+        with caplog.at_level(logging.INFO):
+            logging.getLogger("faiss.loader").info("Loading faiss with AVX512 support.")
+            logging.getLogger("discord.client").warning(
+                "PyNaCl is not installed, voice will NOT be supported"
+            )
+            logging.getLogger("discord.client").warning("a real warning")
+            logging.getLogger("bot.client").info("logged in")
+        assert [r.getMessage() for r in caplog.records] == ["a real warning", "logged in"]
+        caplog.clear()
+        configure_logging(verbose=True)
+        with caplog.at_level(logging.INFO):
+            logging.getLogger("faiss.loader").info("Loading faiss with AVX512 support.")
+            logging.getLogger("discord.client").warning(
+                "PyNaCl is not installed, voice will NOT be supported"
+            )
+        assert len(caplog.records) == 2
+    finally:
+        configure_logging(verbose=True)  # leave the loggers as other tests expect them
+        for name in ("faiss", "discord", "sentence_transformers", "httpx", "urllib3"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        for name in ("archive", "embeddings", "bot", "dateline"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
