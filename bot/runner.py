@@ -141,10 +141,27 @@ def real_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def _tick(wakeup: Any, seconds: float) -> None:
+def _last_message_id(channel: Any) -> int | None:
+    last = channel.last_message
+    return None if last is None else int(last.id)
+
+
+async def _keep_time(wakeup: Any, seconds: float, preview: Any, channel: Any) -> None:
+    """The preview's clock: wake the daily scheduler every ``seconds``; when it posted,
+    republish the page (the page shows new messages on its own only after an action)."""
+    from simcord.backend.errors import SetupError
+
+    seen = _last_message_id(channel)
     while True:
         await asyncio.sleep(seconds)
         wakeup.set()
+        await asyncio.sleep(min(seconds, 1.0))  # time for the job to post
+        latest = _last_message_id(channel)
+        if latest != seen:
+            seen = latest
+            # Busy with someone's action: that action republishes the page itself.
+            with contextlib.suppress(SetupError):
+                await preview.refresh()
 
 
 async def run_bot(settings: RunSettings, token: str) -> None:
@@ -218,19 +235,22 @@ async def preview_session(
         channel = guild.create_text_channel("general")
         admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
         you = guild.add_member(env.create_user("you"), roles=[admins])
-        ticker = asyncio.create_task(_tick(bot.daily_wakeup, tick), name="preview clock")
         try:
             if reserved is not None:
                 reserved.close()
             preview = env.preview(channel, viewers=[you], layout="channel", port=port)
             async with preview:
-                yield preview
+                ticker = asyncio.create_task(
+                    _keep_time(bot.daily_wakeup, tick, preview, channel), name="preview clock"
+                )
+                try:
+                    yield preview
+                finally:
+                    ticker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await ticker
         except SetupError as exc:
             raise StartupError(f"SimCord preview: {exc}") from None
-        finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
 
 
 async def serve_preview(settings: RunSettings, port: int) -> None:
