@@ -8,18 +8,16 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
-import pytest
+from playwright import async_api as playwright
 
 from archive.store import Store
 from bot.runner import open_resources, preview_session, preview_state_path
 from dateline.config import ArchiveSettings, BotSettings, Settings, StorageSettings
 from tests.bot_fixtures import BASE_URL, sample_events
 
+# Not skipped when missing (no test skips): install it with `apt-get install chromium`.
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-playwright = pytest.importorskip("playwright.async_api")
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="needs Chromium (apt-get install chromium)"
-)
+HAVE_CHROMIUM = Path(CHROMIUM).exists()
 SEND = "button[aria-label*=end i], button[title*=end i]"
 
 
@@ -56,6 +54,7 @@ async def test_the_preview_page_shows_mistakes_as_replies_and_the_daily_post(tmp
     )
     async with Store.open(settings.storage.database) as store:
         await store.write_events([(None, event) for event in sample_events()])
+    assert HAVE_CHROMIUM, "this test needs Chromium: apt-get install chromium"
     clock = Clock(dt.datetime(2027, 1, 1, 8, 58, tzinfo=dt.UTC))
     async with (
         open_resources(
