@@ -5,6 +5,10 @@ turns a Chinese sentence into one huge token. The trigram tokenizer would match 
 cannot match the many two-character Chinese words (北京, 地震) and triples the index. So every
 run of CJK characters is rewritten as overlapping bigrams before it reaches FTS5 (北京地震 ->
 北京 京地 地震), in documents and queries alike: one table, BM25 scores for both languages.
+
+This module is also the one place that says what the words of a question are
+(``fts_terms``): the keyword search and the hybrid search's relevance check
+(``embeddings.search``) both use it, with one stopword list.
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
-_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
+CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
 _WORD = re.compile(r"\w+")
+# Words that say nothing about a question's subject: function words, and the words people
+# use to ask about news at all ("what happened", "latest news", "stories about").
 STOPWORDS = frozenset(
     """a an and are as at be by did do does for from had has have how in into is it its of on
     or that the their there these this to was were what when where which who why will with
-    happened happen about any some tell me show""".split()
+    happened happen about any some tell me show news event events story stories latest""".split()
 )
 
 
@@ -41,16 +47,22 @@ def fts_text(text: str) -> str:
     """Document text as it is handed to FTS5."""
     if text.isascii():
         return text
-    return _CJK_RUN.sub(_spaced_bigrams, text)
+    return CJK_RUN.sub(_spaced_bigrams, text)
+
+
+def folded_words(text: str) -> list[str]:
+    """Every word of ``text`` as FTS5's unicode61 tokenizer indexes it: lower case, no
+    diacritics ("café" -> "cafe"), CJK runs as bigrams."""
+    folded = unicodedata.normalize("NFKD", fts_text(text).lower())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return _WORD.findall(folded)
 
 
 def fts_terms(question: str) -> list[str]:
-    """The question's content words as FTS5 indexes them: lower case, no diacritics, CJK as
-    bigrams, stopwords and single Latin letters dropped, each once, in order."""
-    folded = unicodedata.normalize("NFKD", fts_text(question).lower())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    """The question's content words, as ``folded_words`` gives them, stopwords and single
+    Latin letters dropped, each once, in order."""
     terms: dict[str, None] = {}
-    for token in _WORD.findall(folded):
+    for token in folded_words(question):
         if token in STOPWORDS or (len(token) == 1 and token.isascii()):
             continue
         terms.setdefault(token, None)

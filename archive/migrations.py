@@ -70,6 +70,30 @@ async def applied_migration(conn: aiosqlite.Connection, owner: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
+async def check_not_newer(conn: aiosqlite.Connection, migrations: Migrations) -> None:
+    """Without writing anything (a read-only connection): raise SchemaTooNew when the
+    database records more of ``migrations.owner``'s migrations than this code knows."""
+    async with conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'"
+    ) as cur:
+        has_records = await cur.fetchone() is not None
+    known = len(migrations.scripts)
+    if has_records:
+        async with conn.execute(
+            "SELECT MAX(number) FROM migrations WHERE owner = ?", (migrations.owner,)
+        ) as cur:
+            row = await cur.fetchone()
+        found = int(row[0]) if row and row[0] is not None else 0
+        if found > known:
+            raise SchemaTooNew(migrations.owner, found, known)
+        return
+    version = await _user_version(conn)
+    if version > max(migrations.legacy, default=0):
+        raise SchemaTooNew(
+            "schema (PRAGMA user_version)", version, max(migrations.legacy, default=0)
+        )
+
+
 async def _user_version(conn: aiosqlite.Connection) -> int:
     async with conn.execute("PRAGMA user_version") as cur:
         row = await cur.fetchone()

@@ -1,12 +1,26 @@
 """The archive layer's settings: where state is stored and which archive is read.
 
 Composed with the other layers' slices into ``dateline.config.Settings`` (loaded from TOML);
-code of this layer takes only these slices."""
+code of this layer takes only these slices. Each slice checks its values when built
+(``__post_init__`` raises ``ValueError`` naming the key), so a bad file fails when loaded.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+# An edition is named by its language code, as in the archive's links (/en/news/, /zh/news/,
+# /pt-BR/news/).
+EDITION_CODE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z]{2,8})?")
+
+
+def edition_code(text: str) -> str:
+    """``text`` if it is an edition code (``en``, ``zh``, ``pt-BR``); else ``ValueError``."""
+    if not EDITION_CODE.fullmatch(text):
+        raise ValueError(f"not an edition code (like en, zh or pt-BR): {text!r}")
+    return text
 
 
 @dataclass(frozen=True)
@@ -43,3 +57,9 @@ class ArchiveSettings:
     # Ingest refuses to remove the events of more than this share of the stored days at once
     # (an unmounted or emptied archive must not wipe the store); --allow-mass-removal overrides.
     max_removed_share: float = 0.25
+
+    def __post_init__(self) -> None:
+        try:
+            edition_code(self.default_lang)
+        except ValueError as exc:
+            raise ValueError(f"default_lang: {exc}") from None

@@ -24,7 +24,13 @@ from typing import Any
 import aiosqlite
 
 from archive.fts import fts_match, fts_terms
-from archive.migrations import ARCHIVE_MIGRATIONS, SchemaTooNew, applied_migration, apply_migrations
+from archive.migrations import (
+    ARCHIVE_MIGRATIONS,
+    SchemaTooNew,
+    applied_migration,
+    apply_migrations,
+    check_not_newer,
+)
 from archive.models import Event, RelatedLink, Source
 from archive.rows import TAG_SEPARATOR, EventRows, event_rows
 
@@ -103,6 +109,7 @@ class Store:
             store = cls(conn)
             try:
                 if read_only:
+                    await check_not_newer(conn, ARCHIVE_MIGRATIONS)
                     await store._check_tables()
                 else:
                     await store._setup()

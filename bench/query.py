@@ -114,12 +114,12 @@ def chunk_sizes(total: int) -> list[int]:
 
 
 async def build(config: Path | None, size: int, work: Path) -> None:
+    from archive.fts import fts_terms
     from archive.models import Event
     from archive.store import Store
     from dateline.config import settings_from_dict
     from embeddings.encoder import load_encoder
     from embeddings.index import _TABLE, VectorIndex, choose_kind, ivf_lists
-    from embeddings.search import content_words
 
     with bench_settings(config) as settings:
         async with Store.open(settings.storage.database) as store:
@@ -197,7 +197,7 @@ async def build(config: Path | None, size: int, work: Path) -> None:
     from embeddings.dates import understand_dates
 
     texts = [understand_dates(q).text or q for q in questions()]
-    texts = [t for t in texts if content_words(t)]
+    texts = [t for t in texts if fts_terms(t)]
     query_vectors = encoder.encode(texts)
     best_scores = np.full((len(texts), 10), -np.inf, dtype=np.float32)
     best_ids = np.zeros((len(texts), 10), dtype=np.int64)

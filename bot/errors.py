@@ -1,5 +1,10 @@
-"""The command tree's one error handler: expected errors become short private replies,
-unexpected ones are logged with a reference and answered politely."""
+"""The command tree's one error handler.
+
+A user's mistake (a bad date, a time like 25:00) is not an error: the command answers it with
+a private reply and returns, so it never reaches this handler (nor counts as a failure in
+SimCord's preview). What does reach it: checks discord.py runs before the command (missing
+permissions, cooldowns, a value it could not convert), answered briefly, and real faults,
+logged with a reference and answered politely."""
 
 from __future__ import annotations
 
@@ -14,10 +19,6 @@ from bot.render import NO_MENTIONS
 log = logging.getLogger(__name__)
 
 
-class UserFacingError(app_commands.AppCommandError):
-    """Bad input or an unmet condition; its message is shown to the user as is."""
-
-
 async def reply_privately(interaction: discord.Interaction, text: str) -> None:
     if interaction.response.is_done():
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -27,12 +28,6 @@ async def reply_privately(interaction: discord.Interaction, text: str) -> None:
 
 def expected_message(error: app_commands.AppCommandError) -> str | None:
     """The reply for an error that is the user's or the server's doing, or None."""
-    if isinstance(error, app_commands.CommandInvokeError) and isinstance(
-        error.original, UserFacingError
-    ):
-        error = error.original
-    if isinstance(error, UserFacingError):
-        return str(error)
     if isinstance(error, app_commands.MissingPermissions):
         return "You need the Manage Server permission to change Dateline's settings."
     if isinstance(error, app_commands.NoPrivateMessage):

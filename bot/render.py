@@ -36,6 +36,8 @@ def truncate(text: str, limit: int) -> str:
     cut = text[: limit - 1].rstrip()
     if cut.endswith("\\"):  # don't leave an escape that would swallow the ellipsis
         cut = cut[:-1]
+    # One ellipsis, not "country. ..…": drop the dots and ellipses the cut ends with.
+    cut = cut.rstrip(" .…") or cut
     return cut + "…"
 
 

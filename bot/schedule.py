@@ -6,6 +6,7 @@ Everything takes ``now`` (an aware UTC datetime) so it can be tested without a c
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import zoneinfo
 from collections.abc import Iterable
@@ -48,6 +49,37 @@ def parse_timezone(name: str) -> zoneinfo.ZoneInfo:
 
 def timezone_names() -> list[str]:
     return sorted(_timezone_names())
+
+
+def resolve_timezone(text: str) -> zoneinfo.ZoneInfo:
+    """A timezone as someone types it: the exact name (any case), or the one zone whose city
+    it names ("paris" -> Europe/Paris, "new york" -> America/New_York). Otherwise
+    ``ValueError`` with a "did you mean" of the closest names, or the general help."""
+    try:
+        return parse_timezone(text)
+    except ValueError:
+        pass
+    needle = "_".join(text.strip().lower().split())
+    if not needle:
+        raise ValueError(TIMEZONE_HELP)
+    names = timezone_names()
+    exact = [n for n in names if n.lower() == needle]
+    cities = [n for n in names if n.lower().rsplit("/", 1)[-1] == needle.rsplit("/", 1)[-1]]
+    containing = [n for n in names if needle in n.lower()]
+    for found in (exact, cities, containing):
+        if len(found) == 1:
+            return zoneinfo.ZoneInfo(found[0])
+        if found:
+            break
+    suggestions = (exact or cities or containing)[:3] or difflib.get_close_matches(
+        needle, [n.lower() for n in names], n=3, cutoff=0.6
+    )
+    if suggestions:
+        proper = {n.lower(): n for n in names}
+        shown = [proper.get(s.lower(), s) for s in suggestions]
+        listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+        raise ValueError(f"Did you mean {listed}? {TIMEZONE_HELP}")
+    raise ValueError(TIMEZONE_HELP)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,10 @@ below, and a test in tests/test_bot_state.py.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
@@ -83,6 +85,11 @@ BOT_MIGRATIONS = Migrations(
         updated_at TEXT NOT NULL
     );
     """,
+        # 3: why the bot itself switched a server's posts off (its channel deleted, access
+        # lost for days), for /dateline status. NULL when on, or switched off by an admin.
+        """
+    ALTER TABLE bot_guild_settings ADD COLUMN disabled_reason TEXT;
+    """,
     ),
     # Before per-owner records, PRAGMA user_version 2 and up included the bot's tables.
     legacy={1: 0, 2: 1, 3: 1, 4: 1},
@@ -102,6 +109,18 @@ class BotState:
         state = cls(conn)
         await state.migrate()
         return state
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path) -> AsyncIterator[BotState]:
+        """The bot's tables in a database file of their own (the preview's server state, kept
+        apart from the database ``dateline run`` uses); the connection closes on exit."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path))
+        try:
+            yield await cls.attach(conn)
+        finally:
+            await conn.close()
 
     async def migrate(self) -> int:
         return await apply_migrations(self._conn, BOT_MIGRATIONS)
@@ -137,7 +156,8 @@ class BotState:
             " updated_at) VALUES (?, ?, 1, ?, ?)"
             " ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id,"
             " enabled_since = CASE WHEN enabled = 1 THEN enabled_since"
-            " ELSE excluded.enabled_since END, enabled = 1, updated_at = excluded.updated_at",
+            " ELSE excluded.enabled_since END, enabled = 1, disabled_reason = NULL,"
+            " updated_at = excluded.updated_at",
             (guild_id, channel_id, stamp, stamp),
         )
         await self._conn.commit()
@@ -162,12 +182,16 @@ class BotState:
         )
         await self._conn.commit()
 
-    async def disable_guild(self, guild_id: int, now: dt.datetime) -> bool:
-        """Stop daily posts (the channel, time and timezone are kept); False if none were on."""
+    async def disable_guild(
+        self, guild_id: int, now: dt.datetime, *, reason: str | None = None
+    ) -> bool:
+        """Stop daily posts (the channel, time and timezone are kept); False if none were on.
+
+        ``reason``: why the bot switched them off by itself (shown by ``/dateline status``)."""
         cur = await self._conn.execute(
-            "UPDATE bot_guild_settings SET enabled = 0, updated_at = ?"
+            "UPDATE bot_guild_settings SET enabled = 0, disabled_reason = ?, updated_at = ?"
             " WHERE guild_id = ? AND enabled = 1",
-            (_utc_text(now), guild_id),
+            (reason, _utc_text(now), guild_id),
         )
         await self._conn.commit()
         return cur.rowcount > 0
@@ -392,7 +416,9 @@ class BotState:
         await self._conn.commit()
 
 
-_GUILD_COLUMNS = "guild_id, channel_id, post_time, timezone, enabled, enabled_since"
+_GUILD_COLUMNS = (
+    "guild_id, channel_id, post_time, timezone, enabled, enabled_since, disabled_reason"
+)
 _POST_COLUMNS = (
     "guild_id, channel_id, local_date, status, attempts, message_id, first_claimed_at,"
     " claimed_at, retry_at, last_error"
@@ -416,6 +442,7 @@ class GuildSettingsRow:
     timezone: str | None  # None: the configured default
     enabled: bool
     enabled_since: dt.datetime | None
+    disabled_reason: str | None = None  # set when the bot switched posts off by itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,7 +460,7 @@ class DailyPostRow:
 
 
 def _guild_row(row: Any) -> GuildSettingsRow:
-    guild_id, channel_id, post_time, timezone, enabled, enabled_since = row
+    guild_id, channel_id, post_time, timezone, enabled, enabled_since, disabled_reason = row
     return GuildSettingsRow(
         guild_id=int(guild_id),
         channel_id=int(channel_id) if channel_id is not None else None,
@@ -441,6 +468,7 @@ def _guild_row(row: Any) -> GuildSettingsRow:
         timezone=timezone,
         enabled=bool(enabled),
         enabled_since=_utc_parse(enabled_since) if enabled_since else None,
+        disabled_reason=disabled_reason,
     )
 
 

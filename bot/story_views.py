@@ -207,7 +207,7 @@ async def send_followup_pages(
     paginator.index = max(0, min(start, len(pages) - 1))
     paginator._update_buttons()
     page = paginator.page
-    paginator.message = await interaction.followup.send(  # type: ignore[assignment]
+    paginator.message = await interaction.followup.send(
         page.content, embeds=list(page.embeds), view=paginator, ephemeral=ephemeral,
         allowed_mentions=NO_MENTIONS, wait=True, **extra,
     )  # fmt: skip
@@ -310,7 +310,11 @@ async def send_story(
 
 async def send_card_pages(interaction: discord.Interaction, pages: Sequence[Page]) -> None:
     """Answer ``interaction`` at once with the first page: Prev/Next if there are more, and a
-    Related button per card."""
+    Related button per card. Once the interaction was deferred (a slow read), through the
+    follow-up instead."""
+    if interaction.response.is_done():
+        await send_followup_pages(interaction, pages)
+        return
     first = pages[0]
     if len(pages) == 1:
         view = card_view(first)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.render import NO_MENTIONS, Page
+from bot.replies import respond
 
 NOT_YOURS = "Only the person who ran the command can turn these pages."
 
@@ -18,7 +19,7 @@ class PageView(discord.ui.View):
         self.pages = list(pages)
         self.owner_id = owner_id
         self.index = 0
-        self.message: discord.InteractionMessage | None = None
+        self.message: discord.Message | None = None
         self._update_buttons()
 
     @property
@@ -67,12 +68,8 @@ async def send_pages(interaction: discord.Interaction, pages: Sequence[Page]) ->
     """Answer ``interaction`` with the first page, and buttons if there are more."""
     first = pages[0]
     if len(pages) == 1:
-        await interaction.response.send_message(
-            first.content, embeds=list(first.embeds), allowed_mentions=NO_MENTIONS
-        )
+        await respond(interaction, first.content, embeds=first.embeds)
         return
     view = PageView(pages, owner_id=interaction.user.id)
-    await interaction.response.send_message(
-        first.content, embeds=list(first.embeds), view=view, allowed_mentions=NO_MENTIONS
-    )
-    view.message = await interaction.original_response()
+    # Through the response, or the follow-up when a slow read deferred it (bot.replies).
+    view.message = await respond(interaction, first.content, embeds=first.embeds, view=view)

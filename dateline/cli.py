@@ -18,6 +18,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from archive.migrations import SchemaTooNew
+from archive.settings import edition_code
 from archive.store import StoreError
 from dateline.commands.common import UsageError
 from dateline.config import ConfigError, load_settings
@@ -62,6 +64,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Libraries that talk a lot at start-up: only their warnings are shown unless -v.
+CHATTY_LOGGERS = ("faiss", "discord", "sentence_transformers", "httpx", "urllib3")
+# Warnings that concern features Dateline doesn't use (voice), hidden unless -v.
+_IRRELEVANT_WARNINGS = ("voice will NOT be supported",)
+
+
+def _drop_irrelevant(record: logging.LogRecord) -> bool:
+    message = record.getMessage()
+    return not any(text in message for text in _IRRELEVANT_WARNINGS)
+
+
+def configure_logging(verbose: bool) -> None:
+    """INFO for Dateline's own loggers (DEBUG with -v); quiet libraries unless -v."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.NOTSET)
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
+    client = logging.getLogger("discord.client")
+    if verbose:
+        client.removeFilter(_drop_irrelevant)
+    else:
+        client.addFilter(_drop_irrelevant)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -69,21 +98,22 @@ def _interrupt(signum: int, frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if args.verbose:
-        for name in OWN_LOGGERS:
-            logging.getLogger(name).setLevel(logging.DEBUG)
+    configure_logging(bool(args.verbose))
     # A service manager stops the bot with SIGTERM: shut down as cleanly as on Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
+        if getattr(args, "lang", None) is not None:
+            try:
+                edition_code(args.lang)
+            except ValueError as exc:
+                raise UsageError(f"--lang: {exc}") from None
         settings = load_settings(args.config)
         result = args.handler(settings, args)
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
         return int(result or 0)
-    except (UsageError, ConfigError, StoreError) as exc:
+    except (UsageError, ConfigError, StoreError, SchemaTooNew) as exc:
+        # SchemaTooNew: a database written by a newer Dateline is refused, never touched.
         print(f"dateline: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

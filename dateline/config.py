@@ -84,7 +84,13 @@ def settings_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Se
             coerced = _coerce(section_name, key, known[key], value)
             changes[key] = _relative_to(base_dir, coerced) if base_dir else coerced
         section: Any = current
-        settings = replace(settings, **{section_name: replace(section, **changes)})
+        try:
+            # Each slice checks its values when built (__post_init__): a bad value fails here,
+            # when the file is loaded, not when it is first used.
+            checked = replace(section, **changes)
+        except ValueError as exc:
+            raise ConfigError(f"[{section_name}] {exc}") from None
+        settings = replace(settings, **{section_name: checked})
     return settings
 
 
@@ -96,6 +102,10 @@ def load_settings(path: Path | None = None) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"can't read config {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"can't read config {path}: {exc}") from None
     return settings_from_dict(data, base_dir=path.resolve().parent)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,7 @@ from typing import Literal
 
 import numpy as np
 
-from archive.fts import STOPWORDS, fts_text
+from archive.fts import CJK_RUN, folded_words, fts_terms
 from archive.models import Event
 from archive.store import Store
 from embeddings.dates import understand_dates
@@ -51,10 +50,6 @@ from embeddings.settings import EmbeddingSettings, SearchSettings
 from embeddings.text import event_text
 
 Mode = Literal["hybrid", "dense", "keyword"]
-_WORD = re.compile(r"\w+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
-# Words of a question that say nothing about its subject, on top of the FTS stopwords.
-_QUESTION_WORDS = frozenset("happen happened news event events story stories latest".split())
 # A keyword candidate is a strong match when its text holds this share of the question's words.
 _STRONG_KEYWORD_SHARE = 0.75
 
@@ -75,27 +70,19 @@ class SearchAnswer:
     date_to: dt.date | None
 
 
-def content_words(text: str) -> list[str]:
-    """The words of ``text`` that can match an event (lower-cased, no stopwords)."""
-    words = _WORD.findall(fts_text(text).lower())
-    return [
-        w for w in dict.fromkeys(words)
-        if w not in STOPWORDS and w not in _QUESTION_WORDS and not (len(w) == 1 and w.isascii())
-    ]  # fmt: skip
-
-
 def keyword_coverage(question_words: list[str], event: Event) -> float:
-    """Share of ``question_words`` that occur in the event's embedded text."""
+    """Share of ``question_words`` (``archive.fts.fts_terms``, the keyword search's own terms)
+    that occur in the event's embedded text, read the same way."""
     if not question_words:
         return 0.0
     text = event_text(event)
-    present = set(_WORD.findall(fts_text(text).lower()))
+    present = set(folded_words(text))
 
     def found(word: str) -> bool:
         # A Chinese bigram may span two words of the question (北京地震 -> 京地): it counts
         # when both its characters occur in the event's text.
         return word in present or (
-            len(word) == 2 and _CJK.fullmatch(word) is not None and all(c in text for c in word)
+            len(word) == 2 and CJK_RUN.fullmatch(word) is not None and all(c in text for c in word)
         )
 
     return sum(found(w) for w in question_words) / len(question_words)
@@ -200,7 +187,7 @@ class Searcher:
             return set()
         index = self._index
         allowed = np.array(sorted(set(ids)), dtype=np.int64)
-        words = content_words(query)
+        words = fts_terms(query)
         vector = (await asyncio.to_thread(self._encoder.encode, [query]))[0]
         dense = await asyncio.to_thread(index.search, vector, len(allowed), allowed=allowed)
         found = {i for i, sim in dense if sim >= self._settings.min_similarity}
@@ -254,7 +241,7 @@ class Searcher:
             allowed = edition if allowed is None else np.intersect1d(allowed, edition)
             if len(allowed) == 0:
                 return empty(True)
-        words = content_words(text)
+        words = fts_terms(text)
         if not words:
             if allowed is None:
                 return empty(True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from bot.cogs.ask import NOTHING_CLOSE
-from bot.errors import UserFacingError
 from tests.bot_fixtures import assert_no_mentions_allowed
 
 
@@ -65,4 +64,12 @@ async def test_ask_bad_window_gets_private_help(simcord_env, world):
     )
     assert result.ephemeral
     assert result.response.content == "`from` must be on or before `to`."
-    assert [type(e) for e in simcord_env.errors] == [UserFacingError, UserFacingError]
+    assert simcord_env.errors == []  # a user's mistake is answered, not an error
+
+
+async def test_ask_names_only_the_date_options_given(simcord_env, world):
+    channel, alice = world
+    result = await alice.slash(channel, "ask", question="euro", **{"from": "someday"})
+    assert result.response.content.startswith("`from`: Give a date like")
+    result = await alice.slash(channel, "ask", question="euro", to="someday")
+    assert result.response.content.startswith("`to`: Give a date like")

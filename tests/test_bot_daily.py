@@ -250,3 +250,57 @@ async def test_leaving_a_server_turns_its_posts_off(simcord_env, bot_state):
     await env.settle()
     row = await bot_state.guild_settings(guild.id)
     assert row is not None and not row.enabled
+
+
+async def _status(env, guild, channel) -> str:
+    boss = admin(env, guild, "status-reader")
+    result = await boss.slash(channel, "dateline status")
+    return result.response.content
+
+
+async def test_a_deleted_channel_switches_the_posts_off_and_status_says_why(simcord_env, bot_state):
+    env = simcord_env
+    guild = env.create_guild("gone")
+    other = guild.create_text_channel("other")
+    await bot_state.set_guild_channel(guild.id, 999_999_999_999_999_999, env.now())
+
+    await advance_to(env, utc(1, 12, 0))
+    today = dt.date(2026, 1, 1)
+    row = await bot_state.daily_post(guild.id, 999_999_999_999_999_999, today)
+    assert row is not None and row.attempts == 1  # a 404 is not retried
+    settings = await bot_state.guild_settings(guild.id)
+    assert settings is not None and not settings.enabled
+    status = await _status(env, guild, other)
+    assert status.startswith("Daily posts: off. I switched them off for <#999999999999999999>:")
+    assert "the channel was deleted or can't be found (404" in status
+    assert "after 1 try (" in status
+    # Days later: no more tries.
+    await advance_to(env, utc(4, 12, 0))
+    assert len(await bot_state.daily_posts(guild.id)) == 1
+    # Choosing a channel again turns them on and forgets the reason.
+    boss = admin(env, guild, "boss")
+    await boss.slash(other, "dateline channel", channel=other)
+    settings = await bot_state.guild_settings(guild.id)
+    assert settings is not None and settings.enabled and settings.disabled_reason is None
+    assert not env.errors
+
+
+@pytest.mark.simcord(settle_timeout=30)
+async def test_access_lost_for_days_switches_the_posts_off(simcord_env, bot_state):
+    env = simcord_env
+    guild = env.create_guild("locked")
+    locked = guild.create_text_channel(
+        "locked", overwrites={guild.me: discord.PermissionOverwrite(send_messages=False)}
+    )
+    await bot_state.set_guild_channel(guild.id, locked.id, env.now())
+    for day in (1, 2):
+        await advance_to(env, utc(day, 23, 0))
+        settings = await bot_state.guild_settings(guild.id)
+        assert settings is not None and settings.enabled, day  # a bad day or two is tolerated
+    await advance_to(env, utc(3, 23, 0))
+    settings = await bot_state.guild_settings(guild.id)
+    assert settings is not None and not settings.enabled
+    assert settings.disabled_reason is not None
+    assert "refused access to the channel 3 days in a row (403" in settings.disabled_reason
+    await advance_to(env, utc(5, 23, 0))
+    assert len(await bot_state.daily_posts(guild.id)) == 3

@@ -58,3 +58,17 @@ def test_suggestion_windows():
     assert (year.date_from, year.date_to) == (dt.date(2015, 1, 1), dt.date(2015, 12, 31))
     assert suggestion_window("").anchor is None
     assert suggestion_window("gibberish").date_from is None
+
+
+def test_importing_the_dates_loads_no_discord():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bot.dates, archive.dates; "
+        "print(sorted(m for m in sys.modules if m == 'discord' or m.startswith('discord.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

@@ -6,7 +6,6 @@ import discord
 import pytest
 
 from bot.dates import DATE_HELP
-from bot.errors import UserFacingError
 from bot.views import NOT_YOURS
 from tests.bot_fixtures import BASE_URL, BUSY_DAY_EVENTS, assert_no_mentions_allowed
 
@@ -99,8 +98,7 @@ async def test_bad_date_gets_private_one_line_help(simcord_env, world, typed):
     assert result.ephemeral
     assert result.response.content == DATE_HELP
     assert "\n" not in result.response.content
-    [error] = simcord_env.errors
-    assert isinstance(error, UserFacingError)
+    assert simcord_env.errors == []  # a user's mistake is answered, not an error
 
 
 async def test_day_without_events_points_to_nearby_days(simcord_env, world):
@@ -137,6 +135,23 @@ async def test_autocomplete_suggests_days_with_events_near_what_is_typed(simcord
 
     choices = await alice.autocomplete(channel, "event", "date", "")
     values = [c["value"] for c in choices]
-    assert values[0] == "2020-01-01"  # newest first
+    assert values[1] == "2020-01-01"  # after today, newest first
     assert len(values) <= 25
-    assert values == sorted(values, reverse=True)
+    assert values[1:] == sorted(values[1:], reverse=True)
+
+
+async def test_autocomplete_with_nothing_typed_offers_today_first(simcord_env, world):
+    channel, alice, _ = world
+    choices = await alice.autocomplete(channel, "event", "date", "")
+    # SimCord's clock: 1 January 2026 (UTC, the default timezone), a day without events.
+    assert choices[0] == {"name": "1 January 2026 · today", "value": "2026-01-01"}
+    assert choices[1]["value"] == "2020-01-01"  # then the newest days with events
+    assert len(choices) <= 25
+
+
+async def test_autocomplete_of_a_month_day_lists_that_day_of_every_year(simcord_env, world):
+    channel, alice, _ = world
+    choices = await alice.autocomplete(channel, "event", "date", "January 1")
+    assert [c["value"] for c in choices] == ["2020-01-01", "2019-01-01", "2015-01-01"]
+    choices = await alice.autocomplete(channel, "event", "date", "1 jan")
+    assert [c["value"] for c in choices] == ["2020-01-01", "2019-01-01", "2015-01-01"]

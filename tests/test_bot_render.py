@@ -14,6 +14,7 @@ from bot.render import (
     event_pages,
     safe_url,
     split_title,
+    truncate,
 )
 from tests.bot_fixtures import BASE_URL, make_event
 
@@ -91,3 +92,11 @@ def test_escaping():
     assert "\\*\\*bold\\*\\*" in text
     assert safe_url("javascript:alert(1)") is None
     assert safe_url("https://a.example/x (1)") == "https://a.example/x%20%281%29"
+
+
+def test_truncation_ends_with_one_ellipsis():
+    text = "Floods hit the country. ... More rain is expected tomorrow across the region."
+    cut = truncate(text, 28)
+    assert cut == "Floods hit the country…"
+    assert truncate("Short enough.", 50) == "Short enough."
+    assert truncate("Ends with dots.....and more", 18) == "Ends with dots…"

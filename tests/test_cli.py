@@ -58,9 +58,9 @@ def test_ingest_event_and_onthisday(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["event", "2015-13-40"], "no such date"),
+        (["event", "2015-13-40"], "not a date: '2015-13-40'. Give a date like 2015-11-20"),
         (["event", "yesterday"], "not a date"),
-        (["onthisday", "02-30"], "no such day"),
+        (["onthisday", "02-30"], "not a day: '02-30'"),
         (["ingest", "/no/such/folder"], "no such archive folder"),
     ],
 )
@@ -87,4 +87,16 @@ def test_options_after_the_command(
     assert main(["ingest", str(fixture_archive), "--config", str(config)]) == 0
     capsys.readouterr()
     assert main(["event", "2016-03-14", "--json", "--config", str(config)]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 4
+
+
+def test_the_cli_reads_dates_as_the_bot_does(
+    config: Path, fixture_archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(config, "ingest", str(fixture_archive)) == 0
+    capsys.readouterr()
+    for typed in ("2016-03-14", "14 March 2016", "Mar 14 2016", "March 14th, 2016"):
+        assert run(config, "event", typed, "--json") == 0
+        assert len(json.loads(capsys.readouterr().out)) == 4, typed
+    assert run(config, "onthisday", "Mar 14", "--json") == 0
     assert len(json.loads(capsys.readouterr().out)) == 4

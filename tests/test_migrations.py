@@ -87,7 +87,7 @@ async def test_database_of_the_user_version_era_upgrades_in_place(tmp_path: Path
         assert post.status == "sent" and post.message_id == 99
     # Nothing re-applied (a re-run of any script would have failed: CREATE TABLE of a table
     # that exists), the records say what the old counter said, and only the migrations added
-    # since (archive 4: indexes for stories; bot 2 on: news feeds, editions) ran.
+    # since (archive 4: indexes for stories; bot 2 on) ran.
     assert _records(path) == [
         ("archive", 1),
         ("archive", 2),

@@ -85,7 +85,7 @@ def test_empty_database_and_missing_index_say_what_to_run(config, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["ask", "floods", "--from", "2015-13-01"], "no such date"),
+        (["ask", "floods", "--from", "2015-13-01"], "not a date: '2015-13-01'"),
         (["ask", "floods", "--to", "yesterday"], "not a date"),
         (["ask", "floods", "--from", "2016-01-01", "--to", "2015-01-01"], "--from is after --to"),
         (["ask", "floods", "--k", "0"], "--k must be"),

@@ -8,8 +8,9 @@ from discord.ext import commands
 
 from bot.client import DatelineBot
 from bot.dates import DateInputError, long_date, parse_date
-from bot.errors import UserFacingError
-from bot.render import NO_MENTIONS, escape, event_embed, pack, truncate
+from bot.errors import reply_privately
+from bot.render import escape, event_embed, pack, truncate
+from bot.replies import send_followup
 from bot.story_views import RelatedButton, StoryButton
 
 NOTHING_CLOSE = "Nothing in the archive is close enough to that question."
@@ -40,11 +41,17 @@ class AskCog(commands.Cog):
             start = parse_date(date_from) if date_from else None
             end = parse_date(date_to) if date_to else None
         except DateInputError as exc:
-            raise UserFacingError(f"`from` and `to`: {exc}") from None
+            # Mistakes are answered, not raised: an error is a fault of ours.
+            await reply_privately(interaction, f"{_which_dates(date_from, date_to)}: {exc}")
+            return
         if start and end and start > end:
-            raise UserFacingError("`from` must be on or before `to`.")
+            await reply_privately(interaction, "`from` must be on or before `to`.")
+            return
         if self.bot.searcher is None:
-            raise UserFacingError("Search is not available right now: no index is loaded.")
+            await reply_privately(
+                interaction, "Search is not available right now: no index is loaded."
+            )
+            return
         await interaction.response.defer(thinking=True)
         # Extra candidates, so that folding each story into one card still leaves CARDS cards.
         answer = await self.bot.searcher.ask(
@@ -59,9 +66,7 @@ class AskCog(commands.Cog):
             span = f"{long_date(start) if start else '…'} – {long_date(end) if end else '…'}"
             heading += f"\n-# {span}"
         if answer.nothing_close or not answer.hits:
-            await interaction.followup.send(
-                f"{heading}\n{NOTHING_CLOSE}", allowed_mentions=NO_MENTIONS
-            )
+            await send_followup(interaction, f"{heading}\n{NOTHING_CLOSE}")
             return
         base_url = self.bot.archive_settings.base_url
         groups = await self.bot.stories.group(answer.hits, limit=CARDS)
@@ -82,9 +87,13 @@ class AskCog(commands.Cog):
             view.add_item(RelatedButton(event.id, event.headline))
         if len(first) < len(groups):
             heading += f"\n-# {len(groups) - len(first)} more answers did not fit in this message."
-        await interaction.followup.send(
-            heading, embeds=first, view=view, allowed_mentions=NO_MENTIONS
-        )
+        await send_followup(interaction, heading, embeds=first, view=view)
+
+
+def _which_dates(date_from: str | None, date_to: str | None) -> str:
+    """Name only the date options that were given (\"`from`\", \"`to`\" or both)."""
+    given = [name for name, value in (("from", date_from), ("to", date_to)) if value]
+    return " and ".join(f"`{name}`" for name in given)
 
 
 async def setup(bot: DatelineBot) -> None:

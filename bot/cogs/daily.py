@@ -35,6 +35,9 @@ CLAIM_LEASE = dt.timedelta(minutes=5)
 LONGEST_SLEEP = dt.timedelta(hours=1)
 # After an unexpected failure of a whole check.
 RETRY_CHECK = dt.timedelta(minutes=1)
+# Days in a row a post may end refused (403: access lost) before the server's posts are
+# switched off. A deleted channel (404) switches them off at once: no retry can bring it back.
+LOST_ACCESS_DAYS = 3
 
 
 def marker(local_date: dt.date) -> str:
@@ -119,11 +122,14 @@ class DailyCog(commands.Cog):
                 page.content, embeds=list(page.embeds), view=view, allowed_mentions=NO_MENTIONS
             )
         except (discord.HTTPException, discord.ClientException, LookupError) as exc:
-            given_up = claim.attempts >= max_attempts
+            gone = isinstance(exc, discord.NotFound)
+            given_up = gone or claim.attempts >= max_attempts
             retry_at = None if given_up else now + retry_delay(claim.attempts)
             await state.mark_daily_post_failed(
                 row.guild_id, channel_id, local_date, describe(exc), retry_at
             )
+            if given_up:
+                await self._switch_off_if_lost(row.guild_id, channel_id, exc, now)
             log.warning(
                 "daily post for server %s, channel %s, %s: try %d of %d failed (%s)%s",
                 row.guild_id,
@@ -137,6 +143,29 @@ class DailyCog(commands.Cog):
             return
         await state.mark_daily_post_sent(row.guild_id, channel_id, local_date, message.id)
         log.info("daily post for server %s, %s: sent", row.guild_id, local_date)
+
+    async def _switch_off_if_lost(
+        self, guild_id: int, channel_id: int, exc: BaseException, now: dt.datetime
+    ) -> None:
+        """Stop posting to a channel that is gone, or refused us for days, and say why."""
+        if isinstance(exc, discord.NotFound):
+            reason = f"the channel was deleted or can't be found ({describe(exc)})"
+        elif isinstance(exc, discord.Forbidden):
+            recent = [
+                p for p in await self.bot.state.daily_posts(guild_id) if p.channel_id == channel_id
+            ][:LOST_ACCESS_DAYS]
+            refused = [p for p in recent if p.status == "failed" and p.last_error
+                       and p.last_error.startswith("403")]  # fmt: skip
+            if len(refused) < LOST_ACCESS_DAYS:
+                return
+            reason = (
+                f"I was refused access to the channel {LOST_ACCESS_DAYS} days in a row"
+                f" ({describe(exc)})"
+            )
+        else:
+            return
+        if await self.bot.state.disable_guild(guild_id, now, reason=reason):
+            log.warning("daily posts for server %s switched off: %s", guild_id, reason)
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:
         channel = self.bot.get_channel(channel_id)

@@ -10,8 +10,10 @@ from discord.ext import commands
 
 from bot.client import DatelineBot
 from bot.dates import DateInputError, long_date, parse_date, suggestion_window
-from bot.errors import UserFacingError
-from bot.render import NO_MENTIONS, event_pages
+from bot.errors import reply_privately
+from bot.render import event_pages
+from bot.replies import read_or_defer, respond
+from bot.schedule import local_today
 from bot.story_views import send_card_pages
 
 MAX_CHOICES = 25
@@ -27,13 +29,14 @@ class EventsCog(commands.Cog):
         try:
             day = parse_date(date)
         except DateInputError as exc:
-            raise UserFacingError(str(exc)) from None
+            # A mistake of the user's: answered, not raised (an error is a fault of ours).
+            await reply_privately(interaction, str(exc))
+            return
+        # A day can hold very many events: defer if the read is slow (bot.replies).
         edition = await self.bot.edition_for(interaction.guild_id)
-        events = await self.bot.store.events_on(day, lang=edition)
+        events = await read_or_defer(interaction, self.bot.store.events_on(day, lang=edition))
         if not events:
-            await interaction.response.send_message(
-                await self._nothing_on(day), allowed_mentions=NO_MENTIONS
-            )
+            await respond(interaction, await self._nothing_on(day))
             return
         count = f"{len(events)} event" + ("s" if len(events) != 1 else "")
         heading = f"**{long_date(day)}** · {count}"
@@ -55,25 +58,41 @@ class EventsCog(commands.Cog):
     async def event_date_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return await date_choices(self.bot, current)
+        schedule = await self.bot.schedule_for(interaction.guild_id)
+        today = local_today(self.bot.clock(), schedule)
+        return await date_choices(self.bot, current, today=today)
 
 
-async def date_choices(bot: DatelineBot, current: str) -> list[app_commands.Choice[str]]:
-    """Days with events near what was typed: nearest first, or the newest days."""
+async def date_choices(
+    bot: DatelineBot, current: str, *, today: dt.date | None = None
+) -> list[app_commands.Choice[str]]:
+    """Days with events near what was typed: nearest first; for a month-day ("November 26"),
+    that day in every year with events, newest first; for nothing typed, ``today`` and then
+    the newest days."""
     window = suggestion_window(current)
     counts = await bot.store.counts_per_day(window.date_from, window.date_to)
     anchor = window.anchor
-    if anchor is None:
-        chosen = list(reversed(counts[-MAX_CHOICES:]))
+    if window.month_day is not None:
+        month_day = window.month_day
+        chosen = [item for item in reversed(counts) if (item[0].month, item[0].day) == month_day]
+    elif anchor is None:
+        chosen = list(reversed(counts))
     else:
         chosen = sorted(counts, key=lambda item: (abs((item[0] - anchor).days), item[0]))
-        chosen = chosen[:MAX_CHOICES]
-    return [
+    choices = [
         app_commands.Choice(
             name=f"{long_date(day)} · {n} event{'s' if n != 1 else ''}", value=day.isoformat()
         )
-        for day, n in chosen
+        for day, n in chosen[:MAX_CHOICES]
     ]
+    if today is not None and not current.strip():
+        listed = {choice.value for choice in choices}
+        if today.isoformat() not in listed:
+            choices = [
+                app_commands.Choice(name=f"{long_date(today)} · today", value=today.isoformat()),
+                *choices[: MAX_CHOICES - 1],
+            ]
+    return choices
 
 
 async def setup(bot: DatelineBot) -> None:

@@ -30,17 +30,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from archive.fts import fts_terms
 from archive.models import Event
 from archive.store import Store
 from bot.client import DatelineBot
 from bot.dates import long_date
-from bot.errors import UserFacingError, reply_privately
+from bot.errors import reply_privately
 from bot.render import NO_MENTIONS, archive_url, escape, link, truncate
 from bot.state import FeedRow
 from bot.timer import PeriodicJob
 from embeddings.follow import follow_pass, parse_interval
 from embeddings.search import Searcher as HybridSearcher
-from embeddings.search import content_words, keyword_coverage
+from embeddings.search import keyword_coverage
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ class FeedsCog(commands.Cog):
         if isinstance(searcher, HybridSearcher):
             return await searcher.matching(query, [e.id for e in events])
         # No index: the keyword half of the relevance floor only.
-        words = content_words(query)
+        words = fts_terms(query)
         return {e.id for e in events if words and keyword_coverage(words, e) >= 0.75}
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:
@@ -272,16 +273,20 @@ class FeedGroup(app_commands.Group):
         permissions = channel.permissions_for(guild.me)
         missing = [n.replace("_", " ").title() for n in REQUIRED if not getattr(permissions, n)]
         if missing:
-            raise UserFacingError(
-                f"I can't post in {channel.mention}: I am missing {', '.join(missing)} there."
+            await reply_privately(
+                interaction,
+                f"I can't post in {channel.mention}: I am missing {', '.join(missing)} there.",
             )
+            return
         query = " ".join((filter or "").split()) or None
         if query and len(query) > 200:
-            raise UserFacingError("Keep the filter under 200 characters.")
-        if query and not content_words(query):
-            raise UserFacingError(
-                f"“{escape(query)}” has no words to match events by; name a subject."
+            await reply_privately(interaction, "Keep the filter under 200 characters.")
+            return
+        if query and not fts_terms(query):
+            await reply_privately(
+                interaction, f"“{escape(query)}” has no words to match events by; name a subject."
             )
+            return
         # The high-water mark: nothing that exists now is ever posted to this feed.
         newest = await bot.store.max_event_id()
         feed = await bot.state.add_feed(
@@ -323,7 +328,10 @@ class FeedGroup(app_commands.Group):
         if interaction.guild_id is None:
             raise app_commands.NoPrivateMessage()
         if not await self.cog.bot.state.remove_feed(interaction.guild_id, feed):
-            raise UserFacingError(f"No feed #{feed} here; `/dateline feed list` shows them.")
+            await reply_privately(
+                interaction, f"No feed #{feed} here; `/dateline feed list` shows them."
+            )
+            return
         await reply_privately(interaction, f"Feed #{feed} removed.")
 
 

@@ -12,8 +12,9 @@ from discord.ext import commands
 from archive.store import Store
 from bot.client import DatelineBot
 from bot.dates import DateInputError, long_month_day, parse_day
-from bot.errors import UserFacingError
+from bot.errors import reply_privately
 from bot.render import CONTENT_LIMIT, Page, event_pages, truncate
+from bot.replies import read_or_defer
 from bot.schedule import local_today
 from bot.story_views import DigestMoreButton, card_view, send_card_pages
 from embeddings.digest import plan_digest
@@ -100,17 +101,23 @@ class OnThisDayCog(commands.Cog):
             try:
                 month, day_of_month, year = parse_day(date)
             except DateInputError as exc:
-                raise UserFacingError(str(exc)) from None
+                await reply_privately(interaction, str(exc))
+                return
             # A month-day alone means every year up to today; a full date, the years before it.
             day = _day_in_year(month, day_of_month, year or today.year)
             if year is None and day < today:
                 day = _day_in_year(month, day_of_month, today.year + 1)
-        pages = await build_digest_pages(
-            self.bot.store,
-            self.bot.stories,
-            self.bot.archive_settings.base_url,
-            day,
-            lang=await self.bot.edition_for(interaction.guild_id),
+        edition = await self.bot.edition_for(interaction.guild_id)
+        # A day can hold very many events: defer if the read is slow (bot.replies).
+        pages = await read_or_defer(
+            interaction,
+            build_digest_pages(
+                self.bot.store,
+                self.bot.stories,
+                self.bot.archive_settings.base_url,
+                day,
+                lang=edition,
+            ),
         )
         await send_card_pages(interaction, pages)
 

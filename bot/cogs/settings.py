@@ -11,12 +11,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import DatelineBot
-from bot.errors import UserFacingError, reply_privately
+from bot.errors import reply_privately
 from bot.schedule import (
     due_date,
     next_post_instant,
     parse_post_time,
-    parse_timezone,
+    resolve_timezone,
     timezone_names,
 )
 
@@ -65,10 +65,12 @@ class SettingsCog(
             raise app_commands.NoPrivateMessage()
         missing = missing_permissions(channel, guild.me)
         if missing:
-            raise UserFacingError(
+            await reply_privately(
+                interaction,
                 f"I can't post in {channel.mention}: I am missing {', '.join(missing)} there. "
-                "Give me those permissions and run this again."
+                "Give me those permissions and run this again.",
             )
+            return
         await self.bot.state.set_guild_channel(guild.id, channel.id, self.bot.clock())
         self._wake_daily()
         await reply_privately(
@@ -82,7 +84,8 @@ class SettingsCog(
         try:
             post_time = parse_post_time(time)
         except ValueError as exc:
-            raise UserFacingError(str(exc)) from None
+            await reply_privately(interaction, str(exc))
+            return
         text = post_time.strftime("%H:%M")
         await self.bot.state.set_guild_post_time(guild_id, text, self.bot.clock())
         self._wake_daily()
@@ -95,9 +98,10 @@ class SettingsCog(
     async def timezone(self, interaction: discord.Interaction, timezone: str) -> None:
         guild_id = self._guild_id(interaction)
         try:
-            zone = parse_timezone(timezone)
+            zone = resolve_timezone(timezone)
         except ValueError as exc:
-            raise UserFacingError(str(exc)) from None
+            await reply_privately(interaction, str(exc))
+            return
         await self.bot.state.set_guild_timezone(guild_id, zone.key, self.bot.clock())
         self._wake_daily()
         await reply_privately(
@@ -132,16 +136,28 @@ class SettingsCog(
         if row is None or row.channel_id is None:
             lines.insert(0, "Daily posts: off (no channel chosen; use `/dateline channel`).")
         else:
-            state = "on" if row.enabled else "off"
-            lines.insert(0, f"Daily posts: {state}, in <#{row.channel_id}>.")
             if row.enabled:
+                lines.insert(0, f"Daily posts: on, in <#{row.channel_id}>.")
                 lines.append(await self._when(guild_id))
+            elif row.disabled_reason:
+                lines.insert(
+                    0,
+                    f"Daily posts: off. I switched them off for <#{row.channel_id}>: "
+                    f"{row.disabled_reason}. `/dateline channel` turns them on again.",
+                )
+            else:
+                lines.insert(
+                    0,
+                    f"Daily posts: off (they went to <#{row.channel_id}>; "
+                    "`/dateline channel` turns them on again).",
+                )
             posts = await self.bot.state.daily_posts(guild_id)
             if posts:
                 last = posts[0]
                 detail = f"Last post: {last.local_date.isoformat()}, {last.status}"
                 if last.status == "failed" and last.last_error:
-                    detail += f" after {last.attempts} tries ({last.last_error[:200]})"
+                    tries = "1 try" if last.attempts == 1 else f"{last.attempts} tries"
+                    detail += f" after {tries} ({last.last_error[:200]})"
                 lines.append(detail + ".")
         await reply_privately(interaction, "\n".join(lines))
 

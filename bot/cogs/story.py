@@ -8,7 +8,7 @@ from discord.ext import commands
 
 from archive.models import Event
 from bot.client import DatelineBot
-from bot.errors import UserFacingError
+from bot.errors import reply_privately
 from bot.render import truncate
 from bot.story_views import DYNAMIC_ITEMS, send_story
 
@@ -33,9 +33,15 @@ class StoryCog(commands.Cog):
         question: app_commands.Range[str, 2, 300] | None = None,
     ) -> None:
         if not (event and event.strip()) and not (question and question.strip()):
-            raise UserFacingError("Give an `event` (pick a suggestion) or a `question`.")
+            await reply_privately(
+                interaction, "Give an `event` (pick a suggestion) or a `question`."
+            )
+            return
         if question and not event and self.bot.searcher is None:
-            raise UserFacingError("Search is not available right now: no index is loaded.")
+            await reply_privately(
+                interaction, "Search is not available right now: no index is loaded."
+            )
+            return
         await interaction.response.defer(thinking=True)
         anchor = await self._anchor(event, question)
         if anchor is None:

@@ -17,6 +17,9 @@ from dateline.commands.common import (
 )
 from dateline.config import Settings
 
+# SQLite integers stop at 2**63 - 1; no archive day has anywhere near this many events.
+MAX_LIMIT = 1_000_000
+
 
 def register(commands: Any) -> None:
     ingest = commands.add_parser("ingest", help="read an archive folder into the database")
@@ -105,8 +108,8 @@ async def run_onthisday(settings: Settings, args: argparse.Namespace) -> int:
     else:
         today = dt.date.today()
         month, day = today.month, today.day
-    if args.limit < 0:
-        raise UsageError("--limit must be 0 (no limit) or more")
+    if not 0 <= args.limit <= MAX_LIMIT:
+        raise UsageError(f"--limit must be between 0 (no limit) and {MAX_LIMIT:,}")
     async with Store.open(settings.storage.database, read_only=True) as store:
         events = await store.events_on_month_day(
             month, day, lang=args.lang, limit=args.limit or None

@@ -6,13 +6,13 @@ import datetime as dt
 import errno
 import json
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from archive.dates import DateInputError, parse_date, parse_day
 from archive.models import Event
 
 
@@ -40,24 +40,19 @@ def write_failure(folder: Path, what: str, exc: OSError) -> str:
 
 
 def parse_iso_date(text: str) -> dt.date:
-    if not re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text.strip()):
-        raise UsageError(f"not a date (want YYYY-MM-DD): {text!r}")
-    year, month, day = (int(p) for p in text.strip().split("-"))
+    """A date as the bot's options take it (``archive.dates``): 2015-11-20, Nov 20 2015..."""
     try:
-        return dt.date(year, month, day)
-    except ValueError:
-        raise UsageError(f"no such date: {text!r}") from None
+        return parse_date(text)
+    except DateInputError as exc:
+        raise UsageError(f"not a date: {text!r}. {exc}") from None
 
 
 def parse_month_day(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d{1,2})-(\d{1,2})", text.strip())
-    if not match:
-        raise UsageError(f"not a month-day (want MM-DD): {text!r}")
-    month, day = int(match[1]), int(match[2])
+    """A month-day (11-20, Nov 20) or a full date (its month and day), as ``/onthisday``."""
     try:
-        dt.date(2000, month, day)  # a leap year, so 02-29 is allowed
-    except ValueError:
-        raise UsageError(f"no such day: {text!r}") from None
+        month, day, _ = parse_day(text)
+    except DateInputError as exc:
+        raise UsageError(f"not a day: {text!r}. {exc}") from None
     return month, day
 
 
