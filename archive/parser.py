@@ -198,6 +198,14 @@ def _tags_of(rest: str, topic: str | None = None) -> tuple[str, ...] | None:
     return None if text is None else split_tags(text, (topic,) if topic else ())
 
 
+def _topic_in(topic: str | None, text: str) -> str | None:
+    """``topic`` when ``split_tags`` can use it on ``text`` (it holds a comma and is in the
+    text), else None: the tag caches are then keyed on the text alone."""
+    if topic and ("," in topic or "，" in topic) and topic in text:
+        return topic
+    return None
+
+
 def _tag_note(rest: str) -> str | None:
     """The tags of a ``_Label: tags_`` note that ends ``rest`` (label: 1-40 characters, no
     digits, ``_`` or ``:``). A scan rather than a regex: linear on any input (a regex with
@@ -311,7 +319,7 @@ def parse_day_page(text: str, date: dt.date) -> DayPage:
             continue
         if current is None:
             continue
-        tags = _tags_of(line, current["topic"]) if line.startswith("_") else None
+        tags = _tags_of(line, _topic_in(current["topic"], line)) if line[0] == "_" else None
         if tags is not None:
             current["tags"] = tags
         else:
@@ -450,9 +458,16 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
     cover: str | None = None
     related: list[RelatedLink] = []
     earlier: list[str] = []
+    # The topic matters to an item only when it holds a comma and is in the item's text
+    # (``split_tags``): passed only then, so the items' cache is shared across topics.
+    keep = topic if topic and ("," in topic or "，" in topic) else None
     for title, (begin, end) in sections:
         lines = _ITEM_LINE_N.findall(text, begin, end)
-        items = [item for line in lines if (item := _section_item(line, topic)) is not None]
+        items = [
+            item
+            for line in lines
+            if (item := _section_item(line, keep if keep and keep in line else None)) is not None
+        ]
         kind = _section_kind(title, items, base_dir)
         if kind == "sources":
             found, image = _sources(items)
