@@ -451,17 +451,20 @@ def parse_event_page(text: str, date: dt.date, slug: str, mojibake: bool = True)
     if not headline:
         raise ParseError("no '# headline' line")
     warnings: list[str] = []
-    headline = _capped(headline, MAX_HEADLINE, "headline", warnings)
+    if len(headline) > MAX_HEADLINE:
+        headline = _capped(headline, MAX_HEADLINE, "headline", warnings)
     inline: list[Source] = []
-    _found_sources(raw_headline, inline)
+    if "://" in raw_headline or ":--" in raw_headline:
+        _found_sources(raw_headline, inline)
 
+    body_text = text[body[0] : body[1]]
     is_current = ".json)" in text and _FORMATS_LINE_N.search(text) is not None
     summary = [
         clean_text(line)
-        for raw in text[body[0] : body[1]].split("\n")
+        for raw in body_text.split("\n")
         if (line := raw.strip()) and not _is_noise(line)
     ]
-    _found_sources(text[body[0] : body[1]], inline)
+    _found_sources(body_text, inline)
     current_headline: str | None = None
     base_dir = f"/news/{date.year}/{date.month:02d}/{date.day}"
     sources: list[Source] = []

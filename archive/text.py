@@ -273,9 +273,15 @@ def mangle(url: str) -> str:
     return url.replace("/", "-")
 
 
+# A last character that web_url strips: "|", or whitespace (what str.strip() removes).
+_URL_END = frozenset("|" + "".join(chr(c) for c in range(0x110000) if chr(c).isspace()))
+
+
 def web_url(url: str) -> str | None:
     """A source address as stored: http(s) only (``file:``, ``javascript:``, ``data:`` and
     the rest are dropped, None), without the stray ``|`` wiki tables leave at the end."""
+    if url.startswith(("http://", "https://")) and len(url) > 8 and url[-1] not in _URL_END:
+        return url  # the common case, settled without copies of the address
     url = url.strip().rstrip("|").strip()
     head = url[:8].lower()
     if not head.startswith(("http://", "https://")) or len(url) <= len("https://"):
@@ -347,6 +353,9 @@ _DEMONYM_ENDINGS = (
 )
 
 
+_DEMONYM_SUFFIXES = tuple({ending for ending, _ in _DEMONYM_ENDINGS})
+
+
 @lru_cache(maxsize=1 << 12)
 def _country_forms(tag: str) -> set[str]:
     """Names a one-word tag may stand for: itself and its country forms, plain and with
@@ -373,9 +382,17 @@ def merge_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
     keys = list(map(fold, tags))
     known = set(keys)
     # A one-word tag whose country form is another tag of the list joins that tag.
+    # Its other forms hold a space, or replace a demonym ending: with neither among the
+    # tags (most lists, all Chinese ones), no tag can join another.
+    spaced = any(" " in key for key in known)
     target: dict[str, str] = {}
     for key in known:
-        if " " not in key and key.isalpha() and len(forms := _country_forms(key) & known) > 1:
+        if (
+            " " not in key
+            and (spaced or key.endswith(_DEMONYM_SUFFIXES))
+            and key.isalpha()
+            and len(forms := _country_forms(key) & known) > 1
+        ):
             target[key] = next(iter(sorted(forms - {key})))
     if len(known) == len(keys) and not target:
         return tags
