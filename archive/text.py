@@ -273,14 +273,15 @@ def mangle(url: str) -> str:
     return url.replace("/", "-")
 
 
-# A last character that web_url strips: "|", or whitespace (what str.strip() removes).
-_URL_END = frozenset("|" + "".join(chr(c) for c in range(0x110000) if chr(c).isspace()))
-
-
 def web_url(url: str) -> str | None:
     """A source address as stored: http(s) only (``file:``, ``javascript:``, ``data:`` and
     the rest are dropped, None), without the stray ``|`` wiki tables leave at the end."""
-    if url.startswith(("http://", "https://")) and len(url) > 8 and url[-1] not in _URL_END:
+    last = url[-1:]
+    if (
+        url.startswith(("http://", "https://"))
+        and len(url) > 8
+        and not (last == "|" or last.isspace())
+    ):
         return url  # the common case, settled without copies of the address
     url = url.strip().rstrip("|").strip()
     head = url[:8].lower()
