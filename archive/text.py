@@ -297,7 +297,11 @@ def fold(text: str) -> str:
         text = "".join(
             c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
         )
-    return " ".join("".join(c if c.isalnum() else " " for c in text.casefold()).split())
+    return " ".join(_NOT_ALNUM.sub(" ", text.casefold()).split())
+
+
+# What str.isalnum() rejects: re's \w is str.isalnum() or "_".
+_NOT_ALNUM = re.compile(r"[\W_]")
 
 
 def split_tags(text: str, keep: tuple[str, ...] = ()) -> tuple[str, ...]:
