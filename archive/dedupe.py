@@ -227,8 +227,14 @@ def _merge_sources(
     return tuple(seen.values())
 
 
+# What the lost-letter comparison ignores: every character but ASCII that is not
+# whitespace or "?" (the kept ranges spelt out: one regex pass instead of a loop in Python).
+_NOT_LOSS_KEY = re.compile(r"[^\x00-\x08\x0e-\x1b\x21-\x3e\x40-\x7f]++")
+
+
 def _loss_key(text: str) -> str:
-    return "".join(c for c in text if c.isascii() and c != "?" and not c.isspace())
+    """The ASCII letters, digits and marks of ``text`` but ``?``, without whitespace."""
+    return _NOT_LOSS_KEY.sub("", text)
 
 
 def _letters_score(text: str) -> int:
@@ -248,10 +254,12 @@ def fullest(chosen: str, copies: list[str]) -> str:
     key = _loss_key(chosen)
     if len(key) < 0.8 * len(chosen.replace(" ", "")):
         return chosen
-    best, score = chosen, _letters_score(chosen)
-    for copy in others:
-        if copy != best and _loss_key(copy) == key and (s := _letters_score(copy)) > score:
-            best, score = copy, s
+    best, score = chosen, None  # scored only once a copy has the same key (rare)
+    for copy in dict.fromkeys(others):
+        if copy != best and _loss_key(copy) == key:
+            score = _letters_score(best) if score is None else score
+            if (s := _letters_score(copy)) > score:
+                best, score = copy, s
     return best
 
 

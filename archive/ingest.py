@@ -164,7 +164,8 @@ def find_day_folders(
                     if skipped is not None:
                         skipped.append((day.path, "folder name is not a real date"))
                     continue
-                folders.append(DayFolder(date, Path(day.path)))
+                linked = year.is_symlink() or month.is_symlink() or day.is_symlink()
+                folders.append(DayFolder(date, Path(day.path), linked))
     folders.sort(key=lambda f: (f.date, str(f.path)))
     return folders
 

@@ -198,6 +198,14 @@ def _tags_of(rest: str, topic: str | None = None) -> tuple[str, ...] | None:
     return None if text is None else split_tags(text, (topic,) if topic else ())
 
 
+def _topic_in(topic: str | None, text: str) -> str | None:
+    """``topic`` when ``split_tags`` can use it on ``text`` (it holds a comma and is in the
+    text), else None: the tag caches are then keyed on the text alone."""
+    if topic and ("," in topic or "，" in topic) and topic in text:
+        return topic
+    return None
+
+
 def _tag_note(rest: str) -> str | None:
     """The tags of a ``_Label: tags_`` note that ends ``rest`` (label: 1-40 characters, no
     digits, ``_`` or ``:``). A scan rather than a regex: linear on any input (a regex with
@@ -231,13 +239,21 @@ def _capped(text: str, limit: int, what: str, warnings: list[str]) -> str:
     return text[: cut if cut > 0 else limit].rstrip() + "…"
 
 
+def may_have_mojibake(data: bytes) -> bool:
+    """Whether UTF-8 ``data`` may decode to text with mojibake: every first character of a
+    mojibake pair (U+00C2-U+00F4) is encoded with the byte 0xC3. Ten times faster than
+    looking for the pairs in the decoded text of a Chinese page, where they are rare."""
+    return b"\xc3" in data
+
+
 def _found_sources(raw: str, into: list[Source]) -> None:
     if "://" in raw or ":--" in raw:
         into.extend(Source(title, url) for title, url in inline_sources(raw))
 
 
-def parse_day_page(text: str, date: dt.date) -> DayPage:
-    """Every event a day page lists, in order, with topic, headline, link and summary."""
+def parse_day_page(text: str, date: dt.date, mojibake: bool = True) -> DayPage:
+    """Every event a day page lists, in order, with topic, headline, link and summary.
+    ``mojibake=False``: the caller knows the page has none (see ``may_have_mojibake``)."""
     entries: list[DayEntry] = []
     topic: str | None = None
     current: dict | None = None
@@ -311,7 +327,7 @@ def parse_day_page(text: str, date: dt.date) -> DayPage:
             continue
         if current is None:
             continue
-        tags = _tags_of(line, current["topic"]) if line.startswith("_") else None
+        tags = _tags_of(line, _topic_in(current["topic"], line)) if line[0] == "_" else None
         if tags is not None:
             current["tags"] = tags
         else:
@@ -320,7 +336,8 @@ def parse_day_page(text: str, date: dt.date) -> DayPage:
     flush()
     if not saw_day_heading and not entries:
         raise ParseError("no day heading and no events")
-    return DayPage(date, tuple(entries), count_mojibake_lines(text), tuple(warnings))
+    repaired = count_mojibake_lines(text) if mojibake else 0
+    return DayPage(date, tuple(entries), repaired, tuple(warnings))
 
 
 class _Item(NamedTuple):
@@ -404,8 +421,9 @@ def _current_version(items: list[_Item]) -> str | None:
     return None
 
 
-def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
-    """One event page: headline, summary, topic, sources, cover image, related, old slugs."""
+def parse_event_page(text: str, date: dt.date, slug: str, mojibake: bool = True) -> EventPage:
+    """One event page: headline, summary, topic, sources, cover image, related, old slugs.
+    ``mojibake=False``: the caller knows the page has none (see ``may_have_mojibake``)."""
     text = "\n" + _unix_newlines(text)
     headline: str | None = None
     topic: str | None = None
@@ -433,26 +451,36 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
     if not headline:
         raise ParseError("no '# headline' line")
     warnings: list[str] = []
-    headline = _capped(headline, MAX_HEADLINE, "headline", warnings)
+    if len(headline) > MAX_HEADLINE:
+        headline = _capped(headline, MAX_HEADLINE, "headline", warnings)
     inline: list[Source] = []
-    _found_sources(raw_headline, inline)
+    if "://" in raw_headline or ":--" in raw_headline:
+        _found_sources(raw_headline, inline)
 
+    body_text = text[body[0] : body[1]]
     is_current = ".json)" in text and _FORMATS_LINE_N.search(text) is not None
     summary = [
         clean_text(line)
-        for raw in text[body[0] : body[1]].split("\n")
+        for raw in body_text.split("\n")
         if (line := raw.strip()) and not _is_noise(line)
     ]
-    _found_sources(text[body[0] : body[1]], inline)
+    _found_sources(body_text, inline)
     current_headline: str | None = None
     base_dir = f"/news/{date.year}/{date.month:02d}/{date.day}"
     sources: list[Source] = []
     cover: str | None = None
     related: list[RelatedLink] = []
     earlier: list[str] = []
+    # The topic matters to an item only when it holds a comma and is in the item's text
+    # (``split_tags``): passed only then, so the items' cache is shared across topics.
+    keep = topic if topic and ("," in topic or "，" in topic) else None
     for title, (begin, end) in sections:
         lines = _ITEM_LINE_N.findall(text, begin, end)
-        items = [item for line in lines if (item := _section_item(line, topic)) is not None]
+        items = [
+            item
+            for line in lines
+            if (item := _section_item(line, keep if keep and keep in line else None)) is not None
+        ]
         kind = _section_kind(title, items, base_dir)
         if kind == "sources":
             found, image = _sources(items)
@@ -483,6 +511,6 @@ def parse_event_page(text: str, date: dt.date, slug: str) -> EventPage:
         is_current=is_current,
         inline_sources=tuple(dict.fromkeys(inline)),
         current_headline=current_headline,
-        repaired=count_mojibake_lines(text),
+        repaired=count_mojibake_lines(text) if mojibake else 0,
         warnings=tuple(warnings),
     )

@@ -15,7 +15,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from archive.dedupe import MergeStats, merge_day
-from archive.parser import DayEntry, EventPage, ParseError, parse_day_page, parse_event_page
+from archive.parser import (
+    DayEntry,
+    EventPage,
+    ParseError,
+    may_have_mojibake,
+    parse_day_page,
+    parse_event_page,
+)
 from archive.rows import EventRows, event_rows
 
 # Bump when parsing or merging changes what is stored, so unchanged folders are read again.
@@ -28,6 +35,10 @@ DAY_PAGE_COPIES = frozenset({"readme.md"})
 class DayFolder:
     date: dt.date
     path: Path
+    # Whether the day folder, or its month or year folder, may be a symbolic link: then
+    # where it leads is checked before it is read. ``find_day_folders`` knows it for free
+    # from its folder listings (False for almost every folder); unknown means True.
+    maybe_linked: bool = True
 
 
 @dataclass(slots=True)
@@ -49,13 +60,14 @@ class PreparedDay:
     inline: MergeStats | None = None  # sources written inline: found, repaired, dropped
 
 
-def _read_text(path: str, size: int, warnings: list[tuple[str, str]]) -> str:
+def _read_text(path: str, size: int, warnings: list[tuple[str, str]]) -> tuple[str, bool]:
+    """The page's text, and whether it may hold mojibake (``may_have_mojibake``)."""
     data = _read_bytes(path, size)
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), may_have_mojibake(data)
     except UnicodeDecodeError:
         warnings.append((path, "invalid UTF-8 bytes replaced"))
-        return data.decode("utf-8", errors="replace")
+        return data.decode("utf-8", errors="replace"), may_have_mojibake(data)
 
 
 def _read_bytes(path: str, size: int) -> bytes:
@@ -96,14 +108,14 @@ def prepare_day(folder: DayFolder, lang: str) -> PreparedDay:
         path = os.path.join(folder_path, name)
         is_day_page = name == DAY_PAGE
         try:
-            text = _read_text(path, size, warnings)
+            text, mojibake = _read_text(path, size, warnings)
             read += 1
             if is_day_page:
-                day = parse_day_page(text, folder.date)
+                day = parse_day_page(text, folder.date, mojibake)
                 entries, found = day.entries, (day.repaired, day.warnings)
                 day_pages += 1
             else:
-                page = parse_event_page(text, folder.date, name[: -len(".md")])
+                page = parse_event_page(text, folder.date, name[: -len(".md")], mojibake)
                 pages.append(page)
                 found = (page.repaired, page.warnings)
             repaired += found[0]
@@ -150,6 +162,10 @@ def _real(path: str) -> str:
     return os.path.realpath(path)
 
 
+def _news_of(folder: DayFolder) -> str:
+    return str(folder.path.parent.parent.parent)
+
+
 def _leads_out(folder: Path, news: str) -> bool:
     """Whether the day folder, or its month or year folder, is a link out of ``news``.
     Three ``lstat`` calls; the path is resolved only when one of them is a link."""
@@ -167,8 +183,7 @@ def _list_pages(
     A symbolic link (a page, or the day, month or year folder) that resolves outside the
     archive's ``news`` folder is never followed: it is left out and added to ``skipped``."""
     pages = []
-    news = str(folder.path.parent.parent.parent)
-    if _leads_out(folder.path, news):
+    if folder.maybe_linked and _leads_out(folder.path, _news_of(folder)):
         if skipped is not None:
             skipped.append((str(folder.path), "links outside the archive: not followed"))
         return [], hashlib.blake2b(PARSER_VERSION.encode(), digest_size=16).hexdigest()
@@ -177,7 +192,9 @@ def _list_pages(
             name = entry.name
             if not name.endswith(".md") or name.lower() in DAY_PAGE_COPIES:
                 continue
-            if entry.is_symlink() and not _inside(os.path.realpath(entry.path), _real(news)):
+            if entry.is_symlink() and not _inside(
+                os.path.realpath(entry.path), _real(_news_of(folder))
+            ):
                 if skipped is not None:
                     skipped.append((entry.path, "links outside the archive: not followed"))
                 continue

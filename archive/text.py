@@ -74,6 +74,8 @@ _MOJIBAKE = re.compile(
     "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6"
     "\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
 )
+# _MARKUP_OR_SPACE, and the first character of a _MOJIBAKE pair.
+_MARKUP_SPACE_OR_LEAD = re.compile(f"[&\\[\\]{{}}<|:{OTHER_SPACES}\u00c2-\u00f4]")
 MAX_TEMPLATE = 400  # a {{template}} longer than this is text, not a template
 
 
@@ -173,6 +175,17 @@ def _drop_template_tails(text: str) -> str:
 
 def clean_text(text: str) -> str:
     """Plain text from a line of archive markdown: links to their text, markup dropped."""
+    # Most lines need nothing: one search for markup, odd spaces and the first character of
+    # a mojibake pair settles them (mojibake is looked for only where such a character is).
+    if not (
+        _MARKUP_SPACE_OR_LEAD.search(text)
+        or "  " in text
+        or "''" in text
+        or "=" in text
+        or "dead" in text
+        or "Dead" in text
+    ):
+        return text.strip()
     if not text.isascii() and _MOJIBAKE.search(text) is not None:
         text = ftfy.fix_encoding(text)
     # Each step runs only when its markup can be there (substring tests are cheap).
@@ -263,6 +276,13 @@ def mangle(url: str) -> str:
 def web_url(url: str) -> str | None:
     """A source address as stored: http(s) only (``file:``, ``javascript:``, ``data:`` and
     the rest are dropped, None), without the stray ``|`` wiki tables leave at the end."""
+    last = url[-1:]
+    if (
+        url.startswith(("http://", "https://"))
+        and len(url) > 8
+        and not (last == "|" or last.isspace())
+    ):
+        return url  # the common case, settled without copies of the address
     url = url.strip().rstrip("|").strip()
     head = url[:8].lower()
     if not head.startswith(("http://", "https://")) or len(url) <= len("https://"):
@@ -277,7 +297,11 @@ def fold(text: str) -> str:
         text = "".join(
             c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
         )
-    return " ".join("".join(c if c.isalnum() else " " for c in text.casefold()).split())
+    return " ".join(_NOT_ALNUM.sub(" ", text.casefold()).split())
+
+
+# What str.isalnum() rejects: re's \w is str.isalnum() or "_".
+_NOT_ALNUM = re.compile(r"[\W_]")
 
 
 def split_tags(text: str, keep: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -292,12 +316,8 @@ def split_tags(text: str, keep: tuple[str, ...] = ()) -> tuple[str, ...]:
             text = text.replace(name, f"\x00{len(held)}\x00")
             held.append(name)
     parts = _ALL_TAG_SEPARATORS.split(text) if _TAG_SEPARATORS.search(text) else text.split(",")
-    joined: list[str] = []
-    for part in parts:
-        if joined and _YEAR.fullmatch(part.strip()) and not _YEAR.fullmatch(joined[-1].strip()):
-            joined[-1] = f"{joined[-1]},{part}"
-        else:
-            joined.append(part)
+    joined = _years_joined(parts) if _YEAR.search(text) else parts
+
     seen: dict[str, None] = {}
     for part in joined:
         if "\x00" in part:
@@ -306,6 +326,17 @@ def split_tags(text: str, keep: tuple[str, ...] = ()) -> tuple[str, ...]:
         if tag:
             seen.setdefault(tag, None)
     return merge_tags(tuple(seen))
+
+
+def _years_joined(parts: list[str]) -> list[str]:
+    """``["Myanmar general election", " 2015"]`` -> ``["Myanmar general election, 2015"]``."""
+    joined: list[str] = []
+    for part in parts:
+        if joined and _YEAR.fullmatch(part.strip()) and not _YEAR.fullmatch(joined[-1].strip()):
+            joined[-1] = f"{joined[-1]},{part}"
+        else:
+            joined.append(part)
+    return joined
 
 
 # Demonym endings and the country-name endings they come from (French -> France, Syrian ->
@@ -327,6 +358,9 @@ _DEMONYM_ENDINGS = (
 )
 
 
+_DEMONYM_SUFFIXES = tuple({ending for ending, _ in _DEMONYM_ENDINGS})
+
+
 @lru_cache(maxsize=1 << 12)
 def _country_forms(tag: str) -> set[str]:
     """Names a one-word tag may stand for: itself and its country forms, plain and with
@@ -342,6 +376,7 @@ def _country_forms(tag: str) -> set[str]:
     return forms
 
 
+@lru_cache(maxsize=1 << 12)  # the events of a topic carry the same tags
 def merge_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
     """Near-duplicate tags kept as one, in order: the same name up to case, accents and
     punctuation (the form with accents wins, then the first), and a one-word name or demonym
@@ -349,12 +384,20 @@ def merge_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
     Republic -> Czech Republic)."""
     if len(tags) < 2:
         return tags
-    keys = [fold(tag) for tag in tags]
+    keys = list(map(fold, tags))
     known = set(keys)
     # A one-word tag whose country form is another tag of the list joins that tag.
+    # Its other forms hold a space, or replace a demonym ending: with neither among the
+    # tags (most lists, all Chinese ones), no tag can join another.
+    spaced = any(" " in key for key in known)
     target: dict[str, str] = {}
     for key in known:
-        if " " not in key and key.isalpha() and len(forms := _country_forms(key) & known) > 1:
+        if (
+            " " not in key
+            and (spaced or key.endswith(_DEMONYM_SUFFIXES))
+            and key.isalpha()
+            and len(forms := _country_forms(key) & known) > 1
+        ):
             target[key] = next(iter(sorted(forms - {key})))
     if len(known) == len(keys) and not target:
         return tags

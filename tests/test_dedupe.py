@@ -137,3 +137,21 @@ def test_the_cheap_bound_never_changes_a_verdict() -> None:
         if rng.random() < 0.3:
             other = "".join(rng.sample(words, 5)) + other[rng.randint(0, 20) :]
         assert same_event(base, other) == _same_event_without_bound(base, other), other
+
+
+def test_page_without_day_page_entry_takes_related_tags_merged() -> None:
+    # No day-page entry: the tags come from the page's related links alone, merged
+    # (French + France -> France) through the cached tag merging.
+    from archive.dedupe import merge_day
+    from archive.parser import parse_event_page
+
+    page = parse_event_page(
+        "# Floods hit the north\n\nRivers burst their banks.\n\n### Related:\n\n"
+        "1. [Earlier floods](/news/2015/11/1/earlier-floods.md) _Tags: France, French_\n"
+        "2. [Rain](/news/2015/11/2/rain.md) _Tags: France_\n",
+        dt.date(2015, 11, 20),
+        "floods-hit-the-north",
+    )
+    (event,), merged = merge_day(dt.date(2015, 11, 20), "en", (), [page])
+    assert merged == 0
+    assert event.tags == ("France",)
