@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 Direction = Literal["links to", "linked from"]
 # Up to this many events in a window, the flat index's nearest events are found by reading
 # their vectors back and one matrix product; beyond it, by a filtered index search.
-NEAREST_BY_DOT_PRODUCT = 20_000
+NEAREST_BY_DOT_PRODUCT = 4_000
 
 
 @dataclass(frozen=True, slots=True)

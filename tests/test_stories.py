@@ -220,3 +220,14 @@ async def test_index_similarity_reads_flat_vectors_back_instead_of_encoding(
         assert fake_encoder.calls == [2]
     finally:
         searcher.index.kind = monkeypatch_kind
+
+
+def test_chart_title_is_cut_at_a_word_to_fit():
+    from embeddings.timeline_chart import TITLE_CHARS, fit_title
+
+    short = "Floods in Chennai"
+    assert fit_title(short) == short
+    long = "The Russian Navy announces that it will deploy more warships in the Gulf of Aden to curb piracy."
+    cut = fit_title(long)
+    assert len(cut) <= TITLE_CHARS and cut.endswith("…")
+    assert long.startswith(cut[:-1]) and long[len(cut) - 1] == " "  # a whole word was kept
