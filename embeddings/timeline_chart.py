@@ -22,7 +22,7 @@ MARK = "#fee75c"  # the chosen event
 # Discord shows a 1000 px image at about half its size: text sizes chosen for that.
 TITLE_PT = 17
 LABEL_PT = 14
-TITLE_CHARS = 80  # about what fits in WIDTH_PX at TITLE_PT
+TITLE_CHARS = 68  # about what fits in WIDTH_PX at TITLE_PT
 # Spans longer than this are counted per month instead of per week.
 WEEKLY_UP_TO_DAYS = 26 * 7
 
