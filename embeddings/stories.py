@@ -442,16 +442,24 @@ class Stories:
 
         A hit joins an earlier group when it belongs to that group's story, or when its own
         story holds that group's event; so no two groups show events of one story."""
-        # Every hit's story at once (batched link lookups, one vector pass): a few round
-        # trips in all instead of several per hit.
-        stories = await self.story_ids_many([hit.event for hit in hits])
+        # Stories are formed in batches (links looked up together, one vector pass): the hit
+        # that needs its story, with the next hits no group holds yet, as many as groups may
+        # still open; hits a group already holds never need theirs.
+        stories: dict[int, tuple[frozenset[int], frozenset[int], dt.date, dt.date]] = {}
         groups: list[tuple[H, list[H], frozenset[int]]] = []
-        for hit in hits:
+        for n, hit in enumerate(hits):
             event_id = hit.event.id
             owner = next((g for g in groups if event_id in g[2]), None)
             if owner is None:
                 if len(groups) == limit:
                     continue
+                if event_id not in stories:
+                    batch = [
+                        h.event
+                        for h in hits[n:]
+                        if h.event.id not in stories and not any(h.event.id in g[2] for g in groups)
+                    ]
+                    stories.update(await self.story_ids_many(batch[: limit - len(groups)]))
                 ids = stories[event_id][0]
                 owner = next((g for g in groups if g[0].event.id in ids), None)
                 if owner is None:

@@ -170,6 +170,10 @@ async def test_story_pages_and_chart(simcord_env, world, real_store):
     assert png_size(data) == (WIDTH_PX, HEIGHT_PX)
     # Opens on the page holding the chosen event; every page within the limits, in date order.
     assert f"dl:rel:{caspian}" in [b.custom_id for b in buttons(message)]
+    [anchor_line] = [
+        line for e in message.embeds for line in e.description.splitlines() if "▶" in line
+    ]
+    assert "**20 November 2015** · ▶ **[Russian warships launch cruise missiles" in anchor_line
     match = re.search(r"page (\d+)/(\d+)", message.content)
     assert match, message.content
     count = int(re.search(r"(\d+) events", message.content)[1])
@@ -184,7 +188,12 @@ async def test_story_pages_and_chart(simcord_env, world, real_store):
         page = channel.last_message
         assert_within_limits(page)
         assert len(page.attachments) == 1  # the chart stays with the message
-        dates += [re.search(r"\*\*(\d+ \w+ \d{4})\*\*", e.description)[1] for e in page.embeds]
+        # One timeline line per event: its date in bold, then its headline linked.
+        dates += [
+            d
+            for e in page.embeds
+            for d in re.findall(r"^\*\*(\d+ \w+ \d{4})\*\* · ", e.description, re.M)
+        ]
     parsed = [dt.datetime.strptime(d, "%d %B %Y").date() for d in dates]
     assert len(parsed) == count
     assert parsed == sorted(parsed)
