@@ -24,6 +24,7 @@ from bot.render import (
     archive_url,
     escape,
     link,
+    pack,
     truncate,
 )
 from bot.views import PageView
@@ -35,6 +36,7 @@ CHART_FILE = "story.png"
 STORY_LINES = 12  # events per page of a story's timeline
 STORY_HEADLINE = 110  # characters of a headline in the timeline
 RELATED_PER_EMBED = 20
+RELATED_HEADLINE = 120  # characters of a headline in the list of related events
 
 
 def _bot(interaction: discord.Interaction) -> Any:
@@ -221,9 +223,9 @@ def related_line(item: RelatedEvent, base_url: str) -> str:
     when = item.date.isoformat() if item.date else "undated"
     url = f"{base_url.rstrip('/')}/{item.path}"
     arrow = "→" if item.direction == "links to" else "←"
-    line = f"`{when}` {arrow} {link(_short(item.headline, 180), url)}"
+    line = f"`{when}` {arrow} {link(_short(item.headline, RELATED_HEADLINE), url)}"
     if item.event is None:
-        line += " · -# not in this archive"
+        line += " · *not in this archive*"
     return line
 
 
@@ -233,23 +235,31 @@ def related_pages(event: Event, related: Sequence[RelatedEvent], base_url: str) 
     heading = f"**Related to:** {truncate(escape(event.headline), 300)}"
     if not related:
         return [Page(f"{heading}\nThe archive lists no related events for this one.", ())]
-    embeds: list[discord.Embed] = []
-    for start in range(0, len(related), RELATED_PER_EMBED):
-        chunk = related[start : start + RELATED_PER_EMBED]
-        description = "\n".join(related_line(r, base_url) for r in chunk)
-        embeds.append(
-            discord.Embed(
-                description=truncate(description, DESCRIPTION_LIMIT),
-                colour=discord.Colour.blurple(),
-            )
+    # Whole lines only: at most RELATED_PER_EMBED a list and the embed's length (archive
+    # addresses are long; a link cut by a blind truncation shows as raw markdown).
+    lists: list[list[str]] = []
+    size = 0
+    for item in related:
+        line = related_line(item, base_url)
+        if not lists or len(lists[-1]) == RELATED_PER_EMBED or size + 1 + len(line) > 4000:
+            lists.append([])
+            size = 0
+        lists[-1].append(line)
+        size += len(line) + 1
+    embeds = [
+        discord.Embed(
+            description=truncate("\n".join(lines), DESCRIPTION_LIMIT),
+            colour=discord.Colour.blurple(),
         )
+        for lines in lists
+    ]
     stored = sum(r.event is not None for r in related)
     count = (
         f"{len(related)} related · {stored} in the archive · newest first"
         " · → it links to · ← links to it"
     )
     pages = []
-    groups = [embeds[i : i + 2] for i in range(0, len(embeds), 2)]  # 2 x 20 lines < 6000
+    groups = pack(embeds)  # within 6000 characters a message
     for number, group in enumerate(groups, start=1):
         suffix = f" · page {number}/{len(groups)}" if len(groups) > 1 else ""
         pages.append(Page(truncate(f"{heading}\n-# {count}{suffix}", CONTENT_LIMIT), tuple(group)))
