@@ -231,3 +231,15 @@ def test_chart_title_is_cut_at_a_word_to_fit():
     cut = fit_title(long)
     assert len(cut) <= TITLE_CHARS and cut.endswith("…")
     assert long.startswith(cut[:-1]) and long[len(cut) - 1] == " "  # a whole word was kept
+
+
+async def test_stories_formed_together_equal_stories_formed_alone(store):
+    anchor = await caspian(store)
+    day = await store.events_on(dt.date(2015, 11, 20))
+    others = [e for e in day if e.id != anchor.id][:4]
+    scores = {e.id: 0.9 for e in day[:3]}
+    alone = {e.id: await Stories(store, FixedSimilarity(scores)).story_ids(e) for e in others}
+    alone[anchor.id] = await Stories(store, FixedSimilarity(scores)).story_ids(anchor)
+    together = await Stories(store, FixedSimilarity(scores)).story_ids_many([anchor, *others])
+    assert together == alone
+    assert len(together[anchor.id][1]) > 1  # the links were followed in the batch too
