@@ -21,9 +21,10 @@ from bot.render import (
     EMBEDS_PER_MESSAGE,
     NO_MENTIONS,
     Page,
+    archive_url,
     escape,
-    event_pages,
     link,
+    pack,
     truncate,
 )
 from bot.views import PageView
@@ -32,8 +33,10 @@ from embeddings.timeline_chart import draw_timeline
 
 LABEL_LIMIT = 80
 CHART_FILE = "story.png"
-STORY_CARD_SUMMARY = 300
+STORY_LINES = 12  # events per page of a story's timeline
+STORY_HEADLINE = 110  # characters of a headline in the timeline
 RELATED_PER_EMBED = 20
+RELATED_HEADLINE = 120  # characters of a headline in the list of related events
 
 
 def _bot(interaction: discord.Interaction) -> Any:
@@ -220,9 +223,9 @@ def related_line(item: RelatedEvent, base_url: str) -> str:
     when = item.date.isoformat() if item.date else "undated"
     url = f"{base_url.rstrip('/')}/{item.path}"
     arrow = "→" if item.direction == "links to" else "←"
-    line = f"`{when}` {arrow} {link(_short(item.headline, 180), url)}"
+    line = f"`{when}` {arrow} {link(_short(item.headline, RELATED_HEADLINE), url)}"
     if item.event is None:
-        line += " · -# not in this archive"
+        line += " · *not in this archive*"
     return line
 
 
@@ -232,23 +235,31 @@ def related_pages(event: Event, related: Sequence[RelatedEvent], base_url: str) 
     heading = f"**Related to:** {truncate(escape(event.headline), 300)}"
     if not related:
         return [Page(f"{heading}\nThe archive lists no related events for this one.", ())]
-    embeds: list[discord.Embed] = []
-    for start in range(0, len(related), RELATED_PER_EMBED):
-        chunk = related[start : start + RELATED_PER_EMBED]
-        description = "\n".join(related_line(r, base_url) for r in chunk)
-        embeds.append(
-            discord.Embed(
-                description=truncate(description, DESCRIPTION_LIMIT),
-                colour=discord.Colour.blurple(),
-            )
+    # Whole lines only: at most RELATED_PER_EMBED a list and the embed's length (archive
+    # addresses are long; a link cut by a blind truncation shows as raw markdown).
+    lists: list[list[str]] = []
+    size = 0
+    for item in related:
+        line = related_line(item, base_url)
+        if not lists or len(lists[-1]) == RELATED_PER_EMBED or size + 1 + len(line) > 4000:
+            lists.append([])
+            size = 0
+        lists[-1].append(line)
+        size += len(line) + 1
+    embeds = [
+        discord.Embed(
+            description=truncate("\n".join(lines), DESCRIPTION_LIMIT),
+            colour=discord.Colour.blurple(),
         )
+        for lines in lists
+    ]
     stored = sum(r.event is not None for r in related)
     count = (
         f"{len(related)} related · {stored} in the archive · newest first"
         " · → it links to · ← links to it"
     )
     pages = []
-    groups = [embeds[i : i + 2] for i in range(0, len(embeds), 2)]  # 2 x 20 lines < 6000
+    groups = pack(embeds)  # within 6000 characters a message
     for number, group in enumerate(groups, start=1):
         suffix = f" · page {number}/{len(groups)}" if len(groups) > 1 else ""
         pages.append(Page(truncate(f"{heading}\n-# {count}{suffix}", CONTENT_LIMIT), tuple(group)))
@@ -263,15 +274,52 @@ def story_heading(story: Story) -> str:
     return (
         f"**Story:** {truncate(escape(story.anchor.headline), 300)}\n-# {count} event"
         f"{'s' if count != 1 else ''} · {long_date(story.date_from)} – {long_date(story.date_to)}"
+        " · ▶ this event · 🔗 linked to it · the rest: same topic, close in meaning"
     )
 
 
+def story_line(event: Event, story: Story, base_url: str) -> str:
+    """One line of the timeline: the date, a mark, the headline linked to its archive page."""
+    headline = link(_short(event.headline, STORY_HEADLINE), archive_url(event, base_url))
+    if event.id == story.anchor.id:
+        return f"**{long_date(event.date)}** · ▶ **{headline}**"
+    mark = "🔗 " if event.id in story.linked else ""
+    return f"**{long_date(event.date)}** · {mark}{headline}"
+
+
 def story_pages(story: Story, base_url: str) -> tuple[list[Page], int]:
-    """The story's events as cards in date order, and the page holding the anchor."""
-    pages = event_pages(
-        story.events, base_url, story_heading(story), summary_limit=STORY_CARD_SUMMARY,
-        max_sources=3,
-    )  # fmt: skip
+    """The story as a timeline in date order, ``STORY_LINES`` events a page (one embed each:
+    a list reads as a timeline, where full cards would fill the screen with a few events),
+    and the page holding the anchor. The anchor's page carries its Related button."""
+    chunks: list[list[str]] = []  # lines of each page: at most STORY_LINES, 4096 characters
+    shown: list[list[Event]] = []
+    size = 0
+    for event in story.events:
+        line = story_line(event, story, base_url)
+        if not chunks or len(chunks[-1]) == STORY_LINES or size + 1 + len(line) > DESCRIPTION_LIMIT:
+            chunks.append([])
+            shown.append([])
+            size = 0
+        chunks[-1].append(line)
+        shown[-1].append(event)
+        size += len(line) + 1
+    heading = story_heading(story)
+    pages = []
+    for number, (lines, chunk) in enumerate(zip(chunks, shown, strict=True), start=1):
+        description = truncate("\n".join(lines), DESCRIPTION_LIMIT)  # one line is < 500
+        first, last = chunk[0].date, chunk[-1].date
+        embed = discord.Embed(description=description, colour=discord.Colour.blurple())
+        embed.set_footer(text=f"{long_date(first)} – {long_date(last)}")
+        suffix = f" · page {number}/{len(chunks)}" if len(chunks) > 1 else ""
+        anchor = [e for e in chunk if e.id == story.anchor.id]
+        pages.append(
+            Page(
+                truncate(heading + suffix, CONTENT_LIMIT),
+                (embed,),
+                tuple(e.id for e in anchor),
+                tuple(e.headline for e in anchor),
+            )
+        )
     start = next((n for n, p in enumerate(pages) if story.anchor.id in p.event_ids), 0)
     assert all(len(p.embeds) <= EMBEDS_PER_MESSAGE for p in pages)
     return pages, start

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from embeddings.search import Searcher
 
 Direction = Literal["links to", "linked from"]
+# Up to this many events in a window, the flat index's nearest events are found by reading
+# their vectors back and one matrix product; beyond it, by a filtered index search.
+NEAREST_BY_DOT_PRODUCT = 4_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,10 @@ class StoryGroup(Generic[H]):
 
 
 class Similarity(Protocol):
+    async def prepare(self, anchors: Sequence[Event]) -> None:
+        """Get ready to compare these anchors (e.g. find or encode their vectors at once)."""
+        ...
+
     async def similarities(self, anchor: Event, ids: Sequence[int]) -> dict[int, float]:
         """Cosine of each indexed event of ``ids`` to ``anchor`` (unindexed ones left out)."""
         ...
@@ -135,20 +142,18 @@ class Similarity(Protocol):
 
 
 class IndexSimilarity:
-    """Meaning closeness from the search index: the anchor's text is encoded and the index
-    searched among ``ids`` only (in a worker thread); works for flat and IVF indexes alike."""
+    """Meaning closeness from the search index, in a worker thread.
+
+    With the flat index (exact vectors, kept by id) nothing is encoded: an indexed anchor's
+    vector is read back from the index, and closeness is a dot product with the vectors of the
+    few events asked about (or of the window's events), not a scan of the whole index. With the
+    approximate index the anchors not seen lately are encoded in one batch (``prepare``) and the
+    index is searched among the ids asked about."""
 
     def __init__(self, searcher: Searcher) -> None:
         self._searcher = searcher  # read on each call: ``refresh`` swaps the index
         self._vectors: dict[tuple[int, str], np.ndarray] = {}  # anchor texts encoded lately
-
-    def _vector(self, anchor: Event) -> np.ndarray:
-        key = (anchor.id, anchor.content_hash)
-        if key not in self._vectors:
-            if len(self._vectors) >= 256:
-                self._vectors.pop(next(iter(self._vectors)))
-            self._vectors[key] = self._searcher.encoder.encode([event_text(anchor)])[0]
-        return self._vectors[key]
+        self._flat: FlatLayout | None = None
 
     @classmethod
     def of(cls, searcher: object) -> IndexSimilarity | None:
@@ -157,13 +162,69 @@ class IndexSimilarity:
 
         return cls(searcher) if isinstance(searcher, Searcher) else None
 
+    def _layout(self) -> FlatLayout | None:
+        from embeddings.index import FLAT
+
+        index = self._searcher.index
+        if index.kind != FLAT:
+            return None
+        layout = self._flat
+        if layout is None or not layout.describes(index.faiss_index):
+            layout = self._flat = FlatLayout(index.faiss_index)
+        return layout
+
+    def _stored(self, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray] | None:
+        """(ids, vectors) of those of ``ids`` the flat index holds; None for other kinds."""
+        layout = self._layout()
+        return None if layout is None else layout.find(ids)
+
+    def _encode(self, anchors: Sequence[Event]) -> None:
+        missing = [a for a in anchors if (a.id, a.content_hash) not in self._vectors]
+        if not missing:
+            return
+        vectors = self._searcher.encoder.encode([event_text(a) for a in missing])
+        for anchor, vector in zip(missing, vectors, strict=True):
+            if len(self._vectors) >= 256:
+                self._vectors.pop(next(iter(self._vectors)))
+            self._vectors[(anchor.id, anchor.content_hash)] = vector
+
+    def _vector(self, anchor: Event) -> np.ndarray:
+        key = (anchor.id, anchor.content_hash)
+        if key not in self._vectors:
+            stored = self._stored([anchor.id])
+            if stored is not None and len(stored[0]) == 1:
+                return stored[1][0]
+            self._encode([anchor])
+        return self._vectors[key]
+
+    async def prepare(self, anchors: Sequence[Event]) -> None:
+        def run() -> None:
+            stored = self._stored([a.id for a in anchors])
+            held = set() if stored is None else {int(i) for i in stored[0]}
+            self._encode([a for a in anchors if a.id not in held])
+
+        await asyncio.to_thread(run)
+
+    def _closeness(self, anchor: Event, ids: Sequence[int]) -> dict[int, float] | None:
+        stored = self._stored(ids)
+        if stored is None:
+            return None
+        found, vectors = stored
+        # einsum, not ``@``: a matrix-vector product through multi-threaded BLAS costs ten
+        # times more on a busy machine (threads spinning) than this single-threaded loop.
+        scores = np.einsum("ij,j->i", vectors, self._vector(anchor))
+        return {int(i): float(s) for i, s in zip(found, scores, strict=True)}
+
     async def similarities(self, anchor: Event, ids: Sequence[int]) -> dict[int, float]:
         if not ids:
             return {}
 
         def run() -> dict[int, float]:
-            vector = self._vector(anchor)
+            exact = self._closeness(anchor, ids)
+            if exact is not None:
+                return exact
             allowed = np.asarray(sorted(set(ids)), dtype=np.int64)
+            vector = self._vector(anchor)
             return dict(self._searcher.index.search(vector, len(allowed), allowed=allowed))
 
         return await asyncio.to_thread(run)
@@ -174,9 +235,47 @@ class IndexSimilarity:
         def run() -> dict[int, float]:
             index = self._searcher.index
             allowed = index.ids_between(date_from, date_to)
+            if len(allowed) <= NEAREST_BY_DOT_PRODUCT:
+                exact = self._closeness(anchor, allowed.tolist())
+                if exact is not None:
+                    best = sorted(exact.items(), key=lambda item: -item[1])[:k]
+                    return dict(best)
             return dict(index.search(self._vector(anchor), k, allowed=allowed))
 
         return await asyncio.to_thread(run)
+
+
+class FlatLayout:
+    """Where each id's vector lives in a flat FAISS index (``IndexIDMap2`` over
+    ``IndexFlat``): vectors are read in place, a binary search per id, no copy of the index."""
+
+    def __init__(self, faiss_index: object) -> None:
+        from embeddings import _lazy
+
+        faiss = _lazy.faiss()
+        self._owner = faiss_index  # held, so its identity can't be reused while cached
+        self._count = int(faiss_index.ntotal)  # type: ignore[attr-defined]
+        id_map = faiss.vector_to_array(faiss_index.id_map).astype(np.int64)  # type: ignore[attr-defined]
+        self._order = np.argsort(id_map, kind="stable")
+        self._ids = id_map[self._order]
+        flat = faiss.downcast_index(faiss_index.index)  # type: ignore[attr-defined]
+        size = self._count * int(flat.d)
+        data = faiss.rev_swig_ptr(flat.get_xb(), size) if size else np.zeros(0, np.float32)
+        self._vectors = np.asarray(data).reshape(self._count, int(flat.d))
+
+    def describes(self, faiss_index: object) -> bool:
+        """Still true of ``faiss_index`` (the same object, nothing added or removed). The
+        searcher's index is never changed in place: ``Searcher.refresh`` swaps in a new one."""
+        return faiss_index is self._owner and int(faiss_index.ntotal) == self._count  # type: ignore[attr-defined]
+
+    def find(self, ids: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of those of ``ids`` the index holds (sorted, each once)."""
+        wanted = np.unique(np.asarray(ids, dtype=np.int64))
+        if len(self._ids) == 0 or len(wanted) == 0:
+            return wanted[:0], np.zeros((0, self._vectors.shape[1]), dtype=np.float32)
+        at = np.minimum(np.searchsorted(self._ids, wanted), len(self._ids) - 1)
+        held = self._ids[at] == wanted
+        return wanted[held], self._vectors[self._order[at[held]]]
 
 
 def link_path(link: RelatedLink) -> str:
@@ -252,19 +351,49 @@ class Stories:
     ) -> tuple[frozenset[int], frozenset[int], dt.date, dt.date]:
         """(all ids, linked ids, span start, span end) of the anchor's story, without
         loading the events (see the module docstring for the rules)."""
+        return (await self.story_ids_many([anchor]))[anchor.id]
+
+    async def story_ids_many(
+        self, anchors: Sequence[Event]
+    ) -> dict[int, tuple[frozenset[int], frozenset[int], dt.date, dt.date]]:
+        """``story_ids`` of several anchors (by anchor id), their links followed together:
+        one round trip per hop and direction for all of them, not one per anchor."""
         options = self.options
-        linked: dict[int, None] = {anchor.id: None}
-        frontier = [anchor.id]
+        unique = list({a.id: a for a in anchors}.values())
+        linked: dict[int, dict[int, None]] = {a.id: {a.id: None} for a in unique}
+        frontiers: dict[int, list[int]] = {a.id: [a.id] for a in unique}
         for _ in range(options.link_depth):
-            if not frontier or len(linked) >= options.max_events:
+            asked = [i for frontier in frontiers.values() for i in frontier]
+            if not asked:
                 break
-            neighbours = await self._neighbours(frontier)
-            frontier = []
-            for event_id in frontier_order(neighbours):
-                if event_id not in linked and len(linked) < options.max_events:
-                    linked[event_id] = None
-                    frontier.append(event_id)
-        linked_events = await self._store.events_by_ids(list(linked))
+            neighbours = await self._neighbours(asked)
+            for anchor_id, frontier in frontiers.items():
+                mine, grown = linked[anchor_id], []
+                if len(mine) < options.max_events:
+                    for event_id in frontier_order({i: neighbours[i] for i in frontier}):
+                        if event_id not in mine and len(mine) < options.max_events:
+                            mine[event_id] = None
+                            grown.append(event_id)
+                frontiers[anchor_id] = grown
+        every = list(dict.fromkeys(i for mine in linked.values() for i in mine))
+        by_id = {e.id: e for e in await self._store.events_by_ids(every)}
+        if self._similarity is not None:
+            await self._similarity.prepare(unique)
+        # Concurrently: the store's queries and the vector work of the anchors overlap
+        # instead of waiting one round trip after another.
+        stories = await asyncio.gather(
+            *(
+                self._grow(a, linked[a.id], [by_id[i] for i in linked[a.id] if i in by_id])
+                for a in unique
+            )
+        )
+        return {a.id: ids for a, ids in zip(unique, stories, strict=True)}
+
+    async def _grow(
+        self, anchor: Event, linked: dict[int, None], linked_events: Sequence[Event]
+    ) -> tuple[frozenset[int], frozenset[int], dt.date, dt.date]:
+        """Span, then the events of the same topic and close in meaning (rules 2 and 3)."""
+        options = self.options
         dates = [e.date for e in linked_events] or [anchor.date]
         margin = dt.timedelta(days=options.solo_span_days)
         date_from = min([*dates, anchor.date - margin])
@@ -313,14 +442,25 @@ class Stories:
 
         A hit joins an earlier group when it belongs to that group's story, or when its own
         story holds that group's event; so no two groups show events of one story."""
+        # Stories are formed in batches (links looked up together, one vector pass): the hit
+        # that needs its story, with the next hits no group holds yet, as many as groups may
+        # still open; hits a group already holds never need theirs.
+        stories: dict[int, tuple[frozenset[int], frozenset[int], dt.date, dt.date]] = {}
         groups: list[tuple[H, list[H], frozenset[int]]] = []
-        for hit in hits:
+        for n, hit in enumerate(hits):
             event_id = hit.event.id
             owner = next((g for g in groups if event_id in g[2]), None)
             if owner is None:
                 if len(groups) == limit:
                     continue
-                ids, *_ = await self.story_ids(hit.event)
+                if event_id not in stories:
+                    batch = [
+                        h.event
+                        for h in hits[n:]
+                        if h.event.id not in stories and not any(h.event.id in g[2] for g in groups)
+                    ]
+                    stories.update(await self.story_ids_many(batch[: limit - len(groups)]))
+                ids = stories[event_id][0]
                 owner = next((g for g in groups if g[0].event.id in ids), None)
                 if owner is None:
                     groups.append((hit, [], ids))

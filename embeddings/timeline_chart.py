@@ -19,6 +19,10 @@ TEXT = "#dbdee1"
 GRID = "#4e5058"
 BAR = "#5865f2"  # blurple
 MARK = "#fee75c"  # the chosen event
+# Discord shows a 1000 px image at about half its size: text sizes chosen for that.
+TITLE_PT = 17
+LABEL_PT = 14
+TITLE_CHARS = 68  # about what fits in WIDTH_PX at TITLE_PT
 # Spans longer than this are counted per month instead of per week.
 WEEKLY_UP_TO_DAYS = 26 * 7
 
@@ -85,37 +89,55 @@ def draw_timeline(
             colours[starts.index(mark)] = MARK
     axes.bar(centres, counts, width=width, color=colours, edgecolor=BACKGROUND, linewidth=0.5)  # type: ignore[arg-type]
     if chosen is not None:
-        axes.axvline(chosen, color=MARK, linewidth=1.2, linestyle="--")  # type: ignore[arg-type]
-        top = max(counts) if counts else 1
+        axes.axvline(chosen, color=MARK, linewidth=1.5, linestyle="--", zorder=3)  # type: ignore[arg-type]
+        # Named above the plot, where no bar can hide it, aligned so it stays inside.
+        low, high = axes.get_xlim()
+        share = (mdates.date2num(chosen) - low) / ((high - low) or 1)
+        align = "left" if share < 0.2 else "right" if share > 0.8 else "center"
         axes.annotate(
-            chosen.isoformat(),
-            xy=(chosen, top),
-            xytext=(4, -2),
+            f"this event · {chosen.day} {chosen:%b %Y}",
+            xy=(mdates.date2num(chosen), 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, 5),
             textcoords="offset points",
             color=MARK,
-            fontsize=9,
-            va="top",
+            fontsize=LABEL_PT,
+            fontweight="bold",
+            ha=align,
+            va="bottom",
         )
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=9)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
     axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+    # No offset text ("2008-Dec" under the axis): the marked event's label carries the year.
     axes.yaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]
-    axes.set_ylabel("events per " + ("month" if monthly else "week"), color=TEXT, fontsize=10)
+    axes.set_ylabel("events per " + ("month" if monthly else "week"), color=TEXT, fontsize=LABEL_PT)
     if title:
-        axes.set_title(title, color=TEXT, fontsize=12, loc="left")
-    axes.tick_params(colors=TEXT, labelsize=9)
+        figure.text(
+            0.012, 0.975, fit_title(title), color=TEXT, fontsize=TITLE_PT, ha="left", va="top"
+        )
+    axes.tick_params(colors=TEXT, labelsize=LABEL_PT)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     for side in ("left", "bottom"):
         axes.spines[side].set_color(GRID)
-    axes.grid(axis="y", color=GRID, linewidth=0.6, alpha=0.7)
+    axes.grid(axis="y", color=GRID, linewidth=0.8, alpha=0.8)
     axes.set_axisbelow(True)
     # Fixed margins: tight_layout would draw the figure twice.
-    figure.subplots_adjust(left=0.06, right=0.985, top=0.9, bottom=0.1)
+    figure.subplots_adjust(left=0.075, right=0.975, top=0.78, bottom=0.12)
     buffer = io.BytesIO()
     with _FIRST_DRAW:
         figure.savefig(buffer, format="png", dpi=DPI, facecolor=BACKGROUND)
     return buffer.getvalue()
+
+
+def fit_title(title: str, limit: int = TITLE_CHARS) -> str:
+    """The title cut at a word boundary (with "…") so it fits the chart's width."""
+    title = " ".join(title.split())
+    if len(title) <= limit:
+        return title
+    cut = title[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.-–—…")
+    return cut + "…"
 
 
 def png_size(data: bytes) -> tuple[int, int]:

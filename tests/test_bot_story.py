@@ -122,6 +122,9 @@ async def test_related_button_answers_privately_newest_first(simcord_env, world,
     lines = "\n".join(e.description for e in reply.embeds).split("\n")
     dates = [re.match(r"`(\d{4}-\d{2}-\d{2})`", line)[1] for line in lines]
     assert dates == sorted(dates, reverse=True)
+    # Each line whole: its link complete (never cut inside the markdown), no stray markup.
+    assert all(re.search(r"\]\(https://[^)\s]+\.md\)", line) for line in lines), lines
+    assert not any("-#" in line for line in lines)
     # Resolved through the store: the 9 December event is in the archive and linked to...
     assert any("2015-12-09" in line and "not in this archive" not in line for line in lines)
     # ...a 2017 page is not: it stays a plain link to the archive page.
@@ -170,6 +173,10 @@ async def test_story_pages_and_chart(simcord_env, world, real_store):
     assert png_size(data) == (WIDTH_PX, HEIGHT_PX)
     # Opens on the page holding the chosen event; every page within the limits, in date order.
     assert f"dl:rel:{caspian}" in [b.custom_id for b in buttons(message)]
+    [anchor_line] = [
+        line for e in message.embeds for line in e.description.splitlines() if "▶" in line
+    ]
+    assert "**20 November 2015** · ▶ **[Russian warships launch cruise missiles" in anchor_line
     match = re.search(r"page (\d+)/(\d+)", message.content)
     assert match, message.content
     count = int(re.search(r"(\d+) events", message.content)[1])
@@ -184,7 +191,12 @@ async def test_story_pages_and_chart(simcord_env, world, real_store):
         page = channel.last_message
         assert_within_limits(page)
         assert len(page.attachments) == 1  # the chart stays with the message
-        dates += [re.search(r"\*\*(\d+ \w+ \d{4})\*\*", e.description)[1] for e in page.embeds]
+        # One timeline line per event: its date in bold, then its headline linked.
+        dates += [
+            d
+            for e in page.embeds
+            for d in re.findall(r"^\*\*(\d+ \w+ \d{4})\*\* · ", e.description, re.M)
+        ]
     parsed = [dt.datetime.strptime(d, "%d %B %Y").date() for d in dates]
     assert len(parsed) == count
     assert parsed == sorted(parsed)
@@ -313,3 +325,30 @@ def test_custom_ids_fit_discord(tmp_path: Path) -> None:
     ):
         assert len(item.item.custom_id or "") <= 100
         assert len(item.item.label or "") <= 80
+
+
+def test_related_lists_keep_whole_lines_when_headlines_are_long():
+    from bot.story_views import related_pages
+    from embeddings.stories import RelatedEvent
+
+    long = "A very long headline about a federal security service raid " * 6
+    from tests.search_fixtures import make_event
+
+    event = make_event("2015-11-20", "Anchor", None, (), 0)
+    related = [
+        RelatedEvent(
+            dt.date(2016, 1, 1) + dt.timedelta(days=n),
+            long,
+            f"news/2016/01/{n + 1}/{'-'.join(long.lower().split())[:150]}-{n}.md",
+            None,
+            "links to",
+        )
+        for n in range(45)
+    ]
+    pages = related_pages(event, related, "https://github.com/nixworks/public/blob/master")
+    lines = [line for p in pages for e in p.embeds for line in e.description.split("\n")]
+    assert len(lines) == 45  # every related event reachable, none cut off
+    assert all(line.endswith(".md) · *not in this archive*") for line in lines)
+    for page in pages:
+        assert sum(len(e.description) for e in page.embeds) + len(page.content) <= 6000
+        assert all(len(e.description) <= 4096 for e in page.embeds)

@@ -44,6 +44,9 @@ class FixedSimilarity:
         self.scores = scores
         self.asked: list[int] = []
 
+    async def prepare(self, anchors: Sequence[Event]) -> None:
+        pass
+
     async def similarities(self, anchor: Event, ids: Sequence[int]) -> dict[int, float]:
         self.asked += list(ids)
         return {i: self.scores.get(i, 0.0) for i in ids}
@@ -170,3 +173,73 @@ def test_chart_is_a_png_of_the_announced_size():
     assert monthly and sum(counts) == 40 and all(s.day == 1 for s in starts)
     with pytest.raises(ValueError):
         draw_timeline([])
+
+
+async def test_index_similarity_reads_flat_vectors_back_instead_of_encoding(
+    search_settings, sample_store, fake_encoder
+):
+    from embeddings.search import Searcher
+    from embeddings.stories import IndexSimilarity
+    from embeddings.text import event_text
+
+    searcher = await Searcher.load(
+        search_settings.storage.index_dir,
+        search_settings.embeddings,
+        search_settings.search,
+        sample_store,
+        fake_encoder,
+    )
+    assert searcher.index.kind == "flat"
+    events = await sample_store.events_by_ids(list(range(1, 15)))
+    anchor, others = events[2], events  # the Jeddah floods
+    vectors = fake_encoder.encode([event_text(e) for e in events])
+    expected = {e.id: float(v @ vectors[2]) for e, v in zip(events, vectors, strict=True)}
+    similarity = IndexSimilarity(searcher)
+    fake_encoder.calls.clear()
+    await similarity.prepare(events)
+    close = await similarity.similarities(anchor, [e.id for e in others] + [999])
+    assert close.keys() == expected.keys()  # the unindexed id is left out
+    assert all(abs(close[i] - expected[i]) < 1e-5 for i in expected)
+    near = await similarity.nearest(anchor, dt.date(2009, 1, 1), dt.date(2010, 12, 31), k=2)
+    in_window = {e.id: expected[e.id] for e in events if e.date.year in (2009, 2010)}
+    assert list(near) == sorted(in_window, key=lambda i: -in_window[i])[:2]
+    assert fake_encoder.calls == []  # every vector came from the index
+    # The same answers from the filtered index search (the way for the approximate index).
+    monkeypatch_kind = searcher.index.kind
+    searcher.index.kind = "ivf-sq8-stand-in"
+    try:
+        slow = IndexSimilarity(searcher)
+        stranger = dataclasses.replace(anchor, id=999)  # not in the index: encoded once
+        await slow.prepare([stranger, anchor])
+        assert fake_encoder.calls == [2]
+        by_search = await slow.similarities(stranger, [e.id for e in others])
+        assert all(abs(by_search[i] - expected[i]) < 1e-5 for i in expected)
+        assert await slow.nearest(
+            stranger, dt.date(2009, 1, 1), dt.date(2010, 12, 31), k=2
+        ) == pytest.approx(near)
+        assert fake_encoder.calls == [2]
+    finally:
+        searcher.index.kind = monkeypatch_kind
+
+
+def test_chart_title_is_cut_at_a_word_to_fit():
+    from embeddings.timeline_chart import TITLE_CHARS, fit_title
+
+    short = "Floods in Chennai"
+    assert fit_title(short) == short
+    long = "The Russian Navy announces that it will deploy more warships in the Gulf of Aden to curb piracy."
+    cut = fit_title(long)
+    assert len(cut) <= TITLE_CHARS and cut.endswith("…")
+    assert long.startswith(cut[:-1]) and long[len(cut) - 1] == " "  # a whole word was kept
+
+
+async def test_stories_formed_together_equal_stories_formed_alone(store):
+    anchor = await caspian(store)
+    day = await store.events_on(dt.date(2015, 11, 20))
+    others = [e for e in day if e.id != anchor.id][:4]
+    scores = {e.id: 0.9 for e in day[:3]}
+    alone = {e.id: await Stories(store, FixedSimilarity(scores)).story_ids(e) for e in others}
+    alone[anchor.id] = await Stories(store, FixedSimilarity(scores)).story_ids(anchor)
+    together = await Stories(store, FixedSimilarity(scores)).story_ids_many([anchor, *others])
+    assert together == alone
+    assert len(together[anchor.id][1]) > 1  # the links were followed in the batch too

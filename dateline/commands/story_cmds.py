@@ -50,6 +50,8 @@ async def _stories(settings: Settings, store: Any, *, need_search: bool) -> tupl
 async def _event(store: Any, event_id: int) -> Any:
     found = await store.events_by_ids([event_id])
     if not found:
+        if await store.count_events() == 0:
+            raise UsageError("the database is empty: run `dateline ingest` first")
         raise UsageError(f"no event with id {event_id}")
     return found[0]
 
@@ -85,10 +87,10 @@ async def run_story(settings: Settings, args: argparse.Namespace) -> int:
     if (args.id is None) == (not args.question):
         raise UsageError("give an event id or --question (one of them)")
     async with Store.open(settings.storage.database) as store:
-        stories, searcher = await _stories(settings, store, need_search=args.id is None)
-        if args.id is not None:
-            anchor = await _event(store, args.id)
-        else:
+        # The event first: a wrong id is one line, without the no-index notice before it.
+        anchor = await _event(store, args.id) if args.id is not None else None
+        stories, searcher = await _stories(settings, store, need_search=anchor is None)
+        if anchor is None:
             answer = await searcher.ask(args.question, k=1)
             if not answer.hits:
                 print("nothing in the archive is close enough to that question")
