@@ -50,6 +50,13 @@ class EmbeddingSettings:
     ann_threshold: int = 50_000
     # `dateline index` saves its work every this many batches, so an interrupted run resumes.
     checkpoint_batches: int = 10
+    # "onnx": the model exported once to ONNX and run by onnxruntime (no torch when serving);
+    # "torch": sentence-transformers. onnx falls back to torch when onnxruntime is missing.
+    backend: str = "onnx"
+    # ONNX weights: "int8" (dynamic per-channel quantisation, about 2x faster) or "fp32".
+    quantization: str = "int8"
+    # onnxruntime threads per encode (0: one per CPU core).
+    threads: int = 0
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,32 @@
 """Encoders turn texts into L2-normalised float32 vectors (so inner product = cosine).
 
-``load_encoder(settings.embeddings)`` gives the real one; ``FakeEncoder`` is deterministic,
-instant and dependency-free, for tests of everything around the model.
+``load_encoder(settings)`` gives the configured one: by default the ONNX export of the model
+run by onnxruntime (``embeddings.onnx_encoder``; exported on first use, which needs torch once),
+or sentence-transformers (``[embeddings] backend = "torch"``). ``FakeEncoder`` is
+deterministic, instant and dependency-free, for tests of everything around the model.
+
+Every encoder names its ``variant`` ("onnx-int8", "onnx-fp32", "torch-fp32", ...): vectors of
+two variants differ slightly, so an index records the variant that built it and is rebuilt
+when another one is configured.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from dateline.config import EmbeddingSettings
+from dateline.config import EmbeddingSettings, Settings
 from embeddings import _lazy
+
+log = logging.getLogger(__name__)
+BACKENDS = ("onnx", "torch")
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _OFFLINE_NAMES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"})
@@ -31,6 +42,9 @@ class Encoder(Protocol):
 
     @property
     def dimension(self) -> int: ...
+
+    @property
+    def variant(self) -> str: ...
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -75,6 +89,10 @@ class SentenceTransformerEncoder:
         return self._dimension
 
     @property
+    def variant(self) -> str:
+        return "torch-fp32"
+
+    @property
     def model(self) -> object:
         """The underlying SentenceTransformer (for benchmarks)."""
         return self._model
@@ -93,10 +111,59 @@ class SentenceTransformerEncoder:
         return normalise(vectors)
 
 
-def load_encoder(settings: EmbeddingSettings) -> SentenceTransformerEncoder:
-    """The configured sentence-transformers model (slow: imports torch; call in a thread)."""
+def models_dir(settings: Settings) -> Path:
+    """Where ONNX exports are cached: ``<storage dir>/models``."""
+    return settings.storage.dir / "models"
+
+
+def load_encoder(
+    settings: Settings | EmbeddingSettings, models: Path | None = None
+) -> Encoder:
+    """The configured encoder (slow: loads a model; call in a thread).
+
+    With the ONNX backend the export is cached under ``models`` (default: the storage dir's
+    ``models`` folder); only the first call exports, and only that imports torch. Falls back
+    to sentence-transformers, with a warning, when onnxruntime is not installed.
+    """
+    if isinstance(settings, Settings):
+        models = models or models_dir(settings)
+        embeddings = settings.embeddings
+    else:
+        models = models or models_dir(Settings())
+        embeddings = settings
+    if embeddings.backend not in BACKENDS:
+        raise ValueError(f"[embeddings] backend must be one of {BACKENDS}, not {embeddings.backend!r}")
+    if embeddings.backend == "onnx":
+        from embeddings import onnx_encoder
+
+        try:
+            return load_onnx_encoder(embeddings, models)
+        except onnx_encoder.OnnxUnavailable as exc:
+            log.warning("ONNX encoder unavailable (%s): using sentence-transformers", exc)
     return SentenceTransformerEncoder(
-        settings.model, device=settings.device, batch_size=settings.batch_size
+        embeddings.model, device=embeddings.device, batch_size=embeddings.batch_size
+    )
+
+
+def load_onnx_encoder(settings: EmbeddingSettings, models: Path) -> Encoder:
+    """The ONNX encoder for ``settings.model``, exporting it into ``models`` first if needed."""
+    from embeddings import onnx_encoder
+
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError as exc:
+        raise onnx_encoder.OnnxUnavailable("onnxruntime is not installed") from exc
+    location = model_location(settings.model)
+    directory = onnx_encoder.export_dir(models, settings.model, location)
+    if not onnx_encoder.is_exported(directory):
+        log.warning("exporting %s to ONNX in %s (once; about 15 s)", settings.model, directory)
+        onnx_encoder.export_model(location, directory)
+    return onnx_encoder.OnnxEncoder(
+        directory,
+        settings.model,
+        quantization=settings.quantization,
+        threads=settings.threads,
+        batch_size=settings.batch_size,
     )
 
 
@@ -119,6 +186,10 @@ class FakeEncoder:
     @property
     def dimension(self) -> int:
         return self._dimension
+
+    @property
+    def variant(self) -> str:
+        return "fake"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         self.calls.append(len(texts))

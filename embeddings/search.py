@@ -42,7 +42,7 @@ from embeddings.dates import understand_dates
 from embeddings.encoder import Encoder, load_encoder
 from embeddings.fusion import reciprocal_rank_fusion
 from embeddings.index import VectorIndex
-from embeddings.indexing import update_index
+from embeddings.indexing import IndexProgress, update_index
 from embeddings.text import event_text
 
 Mode = Literal["hybrid", "dense", "keyword"]
@@ -99,14 +99,21 @@ class Searcher:
 
     @classmethod
     async def load(
-        cls, settings: Settings, store: Store, encoder: Encoder | None = None
+        cls,
+        settings: Settings,
+        store: Store,
+        encoder: Encoder | None = None,
+        *,
+        progress: IndexProgress | None = None,
     ) -> Searcher:
         """Load the model (unless ``encoder`` is given) and the index, bringing the index in
         line with the store first (embedding what is new or changed); blocking work runs in a
-        thread."""
+        thread. ``progress`` is told about that indexing (a rebuild, a progress bar)."""
         if encoder is None:
-            encoder = await asyncio.to_thread(load_encoder, settings.embeddings)
-        index, _ = await update_index(settings, store, encoder)
+            encoder = await asyncio.to_thread(load_encoder, settings)
+        index, _ = await update_index(
+            settings, store, encoder, **(progress.callbacks() if progress else {})
+        )
         return cls(settings, store, encoder, index)
 
     @property

@@ -16,6 +16,49 @@ def _quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+class TerminalProgress:
+    """Shows indexing on stderr: why a rebuild happens, then a bar with an ETA. The ETA uses
+    the average rate since the start (``smoothing=0``): batches are sorted by length inside
+    each checkpoint, so the momentary rate swings and would promise too much."""
+
+    def __init__(self, *, always: bool) -> None:
+        self._always = always  # False: no bar when there is nothing to embed
+        self._bar: Any = None
+
+    def callbacks(self) -> dict[str, Any]:
+        return {"progress": self.update, "on_total": self.total, "on_rebuild": self.rebuild}
+
+    def rebuild(self, reason: str) -> None:
+        print(f"dateline: rebuilding the search index ({reason}); this takes a while",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    def total(self, count: int) -> None:
+        if count or self._always:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=count, unit="event", desc="index", file=sys.stderr, smoothing=0
+            )
+
+    def update(self, count: int) -> None:
+        if self._bar is not None:
+            self._bar.update(count)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _check_index_location(settings: Settings) -> None:
+    from embeddings.index import IndexLocationError, check_location
+
+    try:
+        check_location(settings.storage.index_dir)
+    except IndexLocationError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def register(commands: Any) -> None:
     index = commands.add_parser(
         "index", help="embed new or changed events into the vector index (incremental)"
@@ -40,26 +83,22 @@ async def _require_events(store: Any) -> None:
 async def run_index(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
 
-    from tqdm import tqdm
-
     from archive.store import Store
     from embeddings.encoder import load_encoder
     from embeddings.indexing import update_index
 
     _quiet_libraries()
+    _check_index_location(settings)
     async with Store.open(settings.storage.database) as store:
         await _require_events(store)
-        encoder = await asyncio.to_thread(load_encoder, settings.embeddings)
-        with tqdm(unit="event", desc="index", file=sys.stderr, total=0) as bar:
-
-            def on_total(total: int) -> None:
-                bar.total = total
-                bar.refresh()
-
+        encoder = await asyncio.to_thread(load_encoder, settings)
+        progress = TerminalProgress(always=True)
+        try:
             _, report = await update_index(
-                settings, store, encoder, rebuild=args.rebuild, progress=bar.update,
-                on_total=on_total,
-            )  # fmt: skip
+                settings, store, encoder, rebuild=args.rebuild, **progress.callbacks()
+            )
+        finally:
+            progress.close()
     print(report.summary())
     return 0
 
@@ -79,11 +118,18 @@ async def run_ask(settings: Settings, args: argparse.Namespace) -> int:
     date_to = parse_iso_date(args.date_to) if args.date_to else None
     if date_from and date_to and date_from > date_to:
         raise UsageError("--from is after --to")
+    _check_index_location(settings)
     async with Store.open(settings.storage.database) as store:
         await _require_events(store)
         if not (settings.storage.index_dir / META_FILE).exists():
             raise UsageError("there is no search index yet: run `dateline index` first")
-        searcher = await Searcher.load(settings, store)
+        # Usually nothing to embed; a damaged index or a changed encoder means a rebuild,
+        # which the terminal is told about with a progress bar instead of a silent wait.
+        progress = TerminalProgress(always=False)
+        try:
+            searcher = await Searcher.load(settings, store, progress=progress)
+        finally:
+            progress.close()
         answer = await searcher.ask(question, k=args.k, date_from=date_from, date_to=date_to)
     if args.json:
         print_json({**hit.event.to_dict(), "score": hit.score} for hit in answer.hits)
