@@ -12,6 +12,21 @@ from dateline.config import Settings, load_settings, settings_from_dict
 
 REPO = Path(__file__).resolve().parent.parent
 ARCHIVE_EN = REPO.parent / "shared" / "data" / "archive-en"
+# ONNX exports for benchmarks that run in a temporary storage dir: kept between runs.
+BENCH_MODELS = Path(tempfile.gettempdir()) / "dateline-bench-models"
+
+
+def bench_encoder(settings: Settings, backend: str | None = None) -> object:
+    """The configured encoder (or the one of ``backend``), ONNX exports cached across runs
+    unless the settings name a storage dir of their own."""
+    from dataclasses import replace
+
+    from embeddings.encoder import load_encoder
+
+    if backend is not None:
+        settings = replace(settings, embeddings=replace(settings.embeddings, backend=backend))
+    temporary = settings.storage.dir.name.startswith("dateline-")
+    return load_encoder(settings, BENCH_MODELS if temporary else None)
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
