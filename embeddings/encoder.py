@@ -116,9 +116,7 @@ def models_dir(settings: Settings) -> Path:
     return settings.storage.dir / "models"
 
 
-def load_encoder(
-    settings: Settings | EmbeddingSettings, models: Path | None = None
-) -> Encoder:
+def load_encoder(settings: Settings | EmbeddingSettings, models: Path | None = None) -> Encoder:
     """The configured encoder (slow: loads a model; call in a thread).
 
     With the ONNX backend the export is cached under ``models`` (default: the storage dir's
@@ -132,7 +130,9 @@ def load_encoder(
         models = models or models_dir(Settings())
         embeddings = settings
     if embeddings.backend not in BACKENDS:
-        raise ValueError(f"[embeddings] backend must be one of {BACKENDS}, not {embeddings.backend!r}")
+        raise ValueError(
+            f"[embeddings] backend must be one of {BACKENDS}, not {embeddings.backend!r}"
+        )
     if embeddings.backend == "onnx":
         from embeddings import onnx_encoder
 

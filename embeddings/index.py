@@ -166,9 +166,7 @@ class VectorIndex:
     ) -> VectorIndex:
         faiss = _lazy.faiss()
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-        return cls(
-            index, model=model, dimension=dimension, kind=FLAT, entries={}, variant=variant
-        )
+        return cls(index, model=model, dimension=dimension, kind=FLAT, entries={}, variant=variant)
 
     @classmethod
     def trained_ivf(
@@ -369,9 +367,7 @@ class VectorIndex:
                 raise IndexUnreadable(f"{meta_path} has no valid checksums")
             for key in ("vectors_file", "entries_file"):
                 name = str(meta[key])
-                if checksums is not None and file_checksum(directory / name) != checksums.get(
-                    name
-                ):
+                if checksums is not None and file_checksum(directory / name) != checksums.get(name):
                     raise IndexUnreadable(
                         f"{directory / name} is damaged (its checksum does not match)"
                     )

@@ -128,12 +128,12 @@ def export_model(location: str, directory: Path) -> Path:
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
 
-    warnings.filterwarnings("ignore", module=r"torch\.onnx.*|transformers.*")  # tracer noise
     directory.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
         example = torch.tensor([[101, 2023, 2003, 1037, 102], [101, 2023, 102, 0, 0]])
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer notes and the legacy-exporter notice
             torch.onnx.export(
                 Pooled(transformer).eval(),
                 (example, (example != 0).long()),
@@ -167,7 +167,7 @@ def export_model(location: str, directory: Path) -> Path:
             if float(cosines.min()) < _MIN_COSINE[quantization]:
                 raise OnnxUnavailable(
                     f"the {quantization} ONNX export differs from the model (cosine"
-                    f" {float(cosines.min()):.3f}): use backend = \"torch\""
+                    f' {float(cosines.min()):.3f}): use backend = "torch"'
                 )
         meta = {
             "version": EXPORT_VERSION,

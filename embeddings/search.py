@@ -111,8 +111,14 @@ class Searcher:
         thread. ``progress`` is told about that indexing (a rebuild, a progress bar)."""
         if encoder is None:
             encoder = await asyncio.to_thread(load_encoder, settings)
+        callbacks = progress.callbacks() if progress else {}
         index, _ = await update_index(
-            settings, store, encoder, **(progress.callbacks() if progress else {})
+            settings,
+            store,
+            encoder,
+            progress=callbacks.get("progress"),
+            on_total=callbacks.get("on_total"),
+            on_rebuild=callbacks.get("on_rebuild"),
         )
         return cls(settings, store, encoder, index)
 

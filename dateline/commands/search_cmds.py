@@ -36,9 +36,7 @@ class TerminalProgress:
         if count or self._always:
             from tqdm import tqdm
 
-            self._bar = tqdm(
-                total=count, unit="event", desc="index", file=sys.stderr, smoothing=0
-            )
+            self._bar = tqdm(total=count, unit="event", desc="index", file=sys.stderr, smoothing=0)
 
     def update(self, count: int) -> None:
         if self._bar is not None:
