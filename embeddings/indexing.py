@@ -168,7 +168,12 @@ async def update_index(
         refreshed += len(same_text)
         if progress and same_text:
             progress(len(same_text))
+        # Progress is counted in proportion to the work (``_cost``): batches run shortest
+        # first within a chunk, so counting events would make a bar's ETA promise too much.
+        chunk_cost = sum(_cost(t) for t in texts) or 1
+        cost_done = reported = 0
         for batch in length_sorted_batches(texts, batch_size):
+            batch_texts = list(batch)
             vectors = await asyncio.to_thread(encoder.encode, [texts[i] for i in batch])
             finite = np.isfinite(vectors).all(axis=1)
             if not finite.all():
@@ -182,8 +187,11 @@ async def update_index(
             batch_entries = dict(new_entries[i] for i in batch)
             index.add(np.array(list(batch_entries), dtype=np.int64), vectors, batch_entries)
             embedded += len(batch)
-            if progress:
-                progress(len(finite))
+            cost_done += sum(_cost(texts[i]) for i in batch_texts)
+            advance = round(len(texts) * cost_done / chunk_cost) - reported
+            reported += advance
+            if progress and advance:
+                progress(advance)
         # A checkpoint: a run stopped after this point starts again from the next chunk.
         await asyncio.to_thread(index.save, directory)
         dirty = False
@@ -209,6 +217,12 @@ async def update_index(
         seconds=time.perf_counter() - started,
     )
     return index, report
+
+
+def _cost(text: str) -> int:
+    """Rough encoding work of a text: its length up to what the model reads (256 pieces,
+    about 1,200 characters), plus a fixed share per text."""
+    return min(len(text), 1200) + 40
 
 
 def length_sorted_batches(texts: list[str], batch_size: int) -> list[list[int]]:
