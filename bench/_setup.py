@@ -7,8 +7,12 @@ import contextlib
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dateline.config import Settings, load_settings, settings_from_dict
+
+if TYPE_CHECKING:
+    from embeddings.encoder import Encoder
 
 REPO = Path(__file__).resolve().parent.parent
 ARCHIVE_EN = REPO.parent / "shared" / "data" / "archive-en"
@@ -16,7 +20,7 @@ ARCHIVE_EN = REPO.parent / "shared" / "data" / "archive-en"
 BENCH_MODELS = Path(tempfile.gettempdir()) / "dateline-bench-models"
 
 
-def bench_encoder(settings: Settings, backend: str | None = None) -> object:
+def bench_encoder(settings: Settings, backend: str | None = None) -> Encoder:
     """The configured encoder (or the one of ``backend``), ONNX exports cached across runs
     unless the settings name a storage dir of their own."""
     from dataclasses import replace

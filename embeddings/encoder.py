@@ -48,6 +48,10 @@ class Encoder(Protocol):
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
+    def encode_query(self, text: str) -> np.ndarray:
+        """One question's vector (an encoder may use a more exact path for it)."""
+        ...
+
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (zero rows stay zero), as contiguous float32."""
@@ -109,6 +113,9 @@ class SentenceTransformerEncoder:
                 show_progress_bar=False,
             )
         return normalise(vectors)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
 
 
 def models_dir(settings: Settings) -> Path:
@@ -202,6 +209,9 @@ class FakeEncoder:
                     sign = 1.0 if digest[2 * i + 1] & 1 else -1.0
                     vectors[row, bucket] += sign
         return normalise(vectors)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
 
     @property
     def texts_encoded(self) -> int:

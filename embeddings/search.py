@@ -135,7 +135,7 @@ class Searcher:
         self._index, _ = await update_index(self._settings, self._store, self._encoder)
 
     def _dense(self, text: str, limit: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        vector = self._encoder.encode([text])[0]
+        vector = self._encoder.encode_query(text)
         return self._index.search(vector, limit, allowed=allowed)
 
     async def ask(
