@@ -22,11 +22,12 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from dateline.config import EmbeddingSettings, Settings
+from dateline.config import ConfigError, EmbeddingSettings, Settings
 from embeddings import _lazy
 
 log = logging.getLogger(__name__)
 BACKENDS = ("onnx", "torch")
+QUANTIZATIONS = ("int8", "fp32")  # the same as embeddings.onnx_encoder.QUANTIZATIONS
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _OFFLINE_NAMES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"})
@@ -137,8 +138,13 @@ def load_encoder(settings: Settings | EmbeddingSettings, models: Path | None = N
         models = models or models_dir(Settings())
         embeddings = settings
     if embeddings.backend not in BACKENDS:
-        raise ValueError(
-            f"[embeddings] backend must be one of {BACKENDS}, not {embeddings.backend!r}"
+        raise ConfigError(
+            f"[embeddings] backend must be one of {', '.join(BACKENDS)}, not {embeddings.backend!r}"
+        )
+    if embeddings.quantization not in QUANTIZATIONS:
+        raise ConfigError(
+            f"[embeddings] quantization must be one of {', '.join(QUANTIZATIONS)}, not"
+            f" {embeddings.quantization!r}"
         )
     if embeddings.backend == "onnx":
         from embeddings import onnx_encoder

@@ -167,3 +167,12 @@ print("HEAVY", sorted({{"torch", "sentence_transformers", "transformers"}} & set
     assert "Russian warships fire cruise missiles" in out.stdout
     assert "HIT Floods cut power to a Chennai hospital" in out.stdout
     assert "HEAVY []" in out.stdout
+
+
+@pytest.mark.parametrize(("key", "value"), [("backend", "tensorflow"), ("quantization", "int4")])
+def test_an_unknown_backend_or_quantization_is_a_config_error(key, value):
+    from dateline.config import ConfigError, EmbeddingSettings
+    from embeddings.encoder import load_encoder
+
+    with pytest.raises(ConfigError, match=rf"\[embeddings\] {key} must be one of"):
+        load_encoder(EmbeddingSettings(**{key: value}))
