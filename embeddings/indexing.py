@@ -105,8 +105,6 @@ async def _load_or_start(
             reason = _usable(saved, encoder)
             if reason is None:
                 return saved, None
-    if reason:
-        log.warning("rebuilding the vector index: %s", reason)
     empty = VectorIndex.empty_flat(encoder.model_name, encoder.dimension, variant=encoder.variant)
     return empty, reason
 
@@ -132,6 +130,8 @@ async def update_index(
     index, rebuilt_because = await _load_or_start(settings, encoder, rebuild)
     if rebuilt_because and on_rebuild:
         on_rebuild(rebuilt_because)
+    elif rebuilt_because:
+        log.warning("rebuilding the vector index: %s", rebuilt_because)
     hashes = await store.event_hashes()
     gone = [i for i in index.entries if i not in hashes]
     removed = index.remove(gone)
