@@ -128,8 +128,12 @@ async def build(config: Path | None, size: int, work: Path) -> None:
             encoder = bench_encoder(settings)
             searcher_settings = settings
             real_index = VectorIndex.load(settings.storage.index_dir)
-            if real_index is None or real_index.kind != "flat":
-                raise SystemExit("run `dateline index` (or bench/eval.py) on the sample first")
+            if real_index is None or real_index.variant != encoder.variant:
+                from embeddings.indexing import update_index
+
+                real_index, _ = await update_index(settings, store, encoder)
+            if real_index.kind != "flat":
+                raise SystemExit("the sample's index is not flat: raise ann_threshold")
             real_ids, real = real_index.all_vectors()
             real_events = await store.events_by_ids(real_ids.tolist())
     del searcher_settings

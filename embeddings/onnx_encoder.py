@@ -42,6 +42,9 @@ EXPORT_FILE = "export.json"
 QUANTIZATIONS = ("int8", "fp32")
 EXPORT_VERSION = 1
 DEFAULT_MAX_TOKENS = 256
+# Word pieces per onnxruntime call at most (estimated from characters: a piece is rarely
+# shorter than 3 characters of English).
+_TOKEN_BUDGET = 8192
 _PROBES = (
     "Russian warships launch cruise missiles at targets in Syria",
     "Floods",
@@ -273,13 +276,23 @@ class OnnxEncoder:
         """Documents, with the configured weights (int8 by default), in batches."""
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
-        # Batches of similar length: each is padded to its longest text.
+        # Batches of similar length (each is padded to its longest text), and of at most
+        # _TOKEN_BUDGET word pieces: attention holds batch x 12 x length^2 floats, so 64 texts
+        # of 256 pieces would take ~200 MB per layer's scores where 64 short ones take 10.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         result = np.zeros((len(texts), self._dimension), dtype=np.float32)
         with self._lock:
-            for start in range(0, len(order), self._batch_size):
-                batch = order[start : start + self._batch_size]
+            start = 0
+            while start < len(order):
+                size = self._batch_size
+                while size > 1:
+                    longest = len(texts[order[min(start + size, len(order)) - 1]])
+                    if size * min(self._max_tokens, longest // 3 + 2) <= _TOKEN_BUDGET:
+                        break
+                    size //= 2
+                batch = order[start : start + size]
                 result[batch] = self._run([texts[i] for i in batch], self._quantization)
+                start += size
         return normalise(result)
 
     def encode_query(self, text: str) -> np.ndarray:
