@@ -35,6 +35,11 @@ class StorageSettings:
     def index_dir(self) -> Path:
         return self.dir / "index"
 
+    @property
+    def models_dir(self) -> Path:
+        """Where encoders exported to ONNX are cached (one folder per model and weights)."""
+        return self.dir / "models"
+
 
 @dataclass(frozen=True)
 class ArchiveSettings:

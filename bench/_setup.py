@@ -7,11 +7,31 @@ import contextlib
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dateline.config import Settings, load_settings, settings_from_dict
 
+if TYPE_CHECKING:
+    from embeddings.encoder import Encoder
+
 REPO = Path(__file__).resolve().parent.parent
 ARCHIVE_EN = REPO.parent / "shared" / "data" / "archive-en"
+# ONNX exports for benchmarks that run in a temporary storage dir: kept between runs.
+BENCH_MODELS = Path(tempfile.gettempdir()) / "dateline-bench-models"
+
+
+def bench_encoder(settings: Settings, backend: str | None = None) -> Encoder:
+    """The configured encoder (or the one of ``backend``), ONNX exports cached across runs
+    unless the settings name a storage dir of their own."""
+    from dataclasses import replace
+
+    from embeddings.encoder import load_encoder
+
+    if backend is not None:
+        settings = replace(settings, embeddings=replace(settings.embeddings, backend=backend))
+    temporary = settings.storage.dir.name.startswith("dateline-")
+    models = BENCH_MODELS if temporary else settings.storage.models_dir
+    return load_encoder(settings.embeddings, models)
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:

@@ -1,6 +1,6 @@
 """Retrieval quality on a hand-written question set (bench/questions.json) over archive-en.
 
-    .venv/bin/python bench/eval.py [--config FILE] [--k 10]
+    .venv/bin/python bench/eval.py [--config FILE] [--k 10] [--backends onnx,torch]
 
 Prints Recall@1, Recall@5 and MRR (over questions that have an answer; a question whose answer
 is "nothing close" counts as a miss) for keyword-only, dense-only and hybrid search, and how
@@ -11,6 +11,10 @@ card per story (``embeddings.stories.Stories.group``, from ``CARDS * 3`` candida
 story-equivalence rule: a card answers the question when its event, or one of the retrieved
 events folded into it (same story), is a listed answer; ranks are card ranks. The row
 "ungrouped" is plain hybrid search scored at the same candidate depth, for comparison.
+
+With several backends (default: onnx then torch) the index is rebuilt for each (the variant
+switch re-embeds everything) and the mean cosine of each event's vectors under the two
+backends is printed: how far the ONNX int8 vectors are from the fp32 torch ones.
 """
 
 from __future__ import annotations
@@ -25,7 +29,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._setup import add_config_argument, bench_settings, ensure_ingested  # noqa: E402
+import numpy as np  # noqa: E402
+
+from bench._setup import (  # noqa: E402
+    add_config_argument,
+    bench_encoder,
+    bench_settings,
+    ensure_ingested,
+)
+from dateline.config import Settings  # noqa: E402
 
 QUESTIONS = Path(__file__).resolve().parent / "questions.json"
 MODES = ("keyword", "dense", "hybrid")
@@ -153,52 +165,84 @@ async def main() -> None:
     parser.add_argument(
         "--group", action="store_true", help="also score answers grouped by story (as /ask)"
     )
+    parser.add_argument(
+        "--backends", default="onnx,torch", help="encoder backends to evaluate, in order"
+    )
     args = parser.parse_args()
 
     from archive.store import Store
-    from embeddings.encoder import load_encoder
-    from embeddings.search import Searcher
 
+    vectors: dict[str, dict[int, np.ndarray]] = {}
     with bench_settings(args.config) as settings:
         async with Store.open(settings.storage.database) as store:
             await ensure_ingested(settings, store)
             questions = await load_questions(store)
-            encoder = await asyncio.to_thread(load_encoder, settings.embeddings)
-            searcher = await Searcher.load(
-                settings.storage.index_dir, settings.embeddings, settings.search, store, encoder
-            )
-            answerable = sum(bool(q.answers) for q in questions)
-            print(
-                f"{len(questions)} questions ({answerable} with an answer,"
-                f" {len(questions) - answerable} without); model {settings.embeddings.model},"
-                f" min_similarity {settings.search.min_similarity}, rrf_k"
-                f" {settings.search.rrf_k}, candidates {settings.search.candidates}\n"
-            )
-            print("| mode    | Recall@1 | Recall@5 | MRR@10 | says 'nothing close' when"
-                  " there is no answer | wrongly says it |")  # fmt: skip
-            print("|---------|---------:|---------:|-------:|---:|---:|")
-            for mode in MODES:
-                s = await evaluate(searcher, questions, mode, args.k)
+            for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+                vectors[backend] = await evaluate_backend(settings, store, questions, backend, args)
+    names = list(vectors)
+    for other in names[1:]:
+        first, second = vectors[names[0]], vectors[other]
+        common = sorted(set(first) & set(second))
+        cosines = np.array([float(first[i] @ second[i]) for i in common])
+        print(
+            f"\ncosine of {names[0]} to {other} vectors over {len(common)} events: mean"
+            f" {cosines.mean():.4f}, min {cosines.min():.4f}, 5th percentile"
+            f" {np.percentile(cosines, 5):.4f}"
+        )
+
+
+async def evaluate_backend(
+    settings: Settings,
+    store: object,
+    questions: list[Question],
+    backend: str,
+    args: argparse.Namespace,
+) -> dict[int, np.ndarray]:
+    from embeddings.search import Searcher
+
+    encoder = await asyncio.to_thread(bench_encoder, settings, backend)
+    searcher = await Searcher.load(
+        settings.storage.index_dir,
+        settings.embeddings,
+        settings.search,
+        store,  # type: ignore[arg-type]
+        encoder,
+    )
+    answerable = sum(bool(q.answers) for q in questions)
+    print(
+        f"\n## backend {backend} ({searcher.encoder.variant})\n\n"
+        f"{len(questions)} questions ({answerable} with an answer,"
+        f" {len(questions) - answerable} without); model {settings.embeddings.model},"
+        f" min_similarity {settings.search.min_similarity}, rrf_k"
+        f" {settings.search.rrf_k}, candidates {settings.search.candidates}\n"
+    )
+    print("| mode    | Recall@1 | Recall@5 | MRR@10 | says 'nothing close' when"
+          " there is no answer | wrongly says it |")  # fmt: skip
+    print("|---------|---------:|---------:|-------:|---:|---:|")
+    for mode in MODES:
+        s = await evaluate(searcher, questions, mode, args.k)
+        print(
+            f"| {mode:<7} | {s.at1 / s.answerable:.3f} | {s.at5 / s.answerable:.3f}"
+            f" | {s.reciprocal / s.answerable:.3f}"
+            f" | {s.abstained}/{s.unanswerable} | {s.false_abstained}/{s.answerable} |"
+        )
+    if args.group:
+        await print_grouped(searcher, store, questions, args.k)
+    if args.show:
+        for q in questions:
+            answer = await searcher.ask(q.text, k=5)
+            top = [h.event.id for h in answer.hits]
+            if (q.answers and (not top or top[0] not in q.answers)) or (
+                not q.answers and not answer.nothing_close
+            ):
+                best = answer.hits[0] if answer.hits else None
                 print(
-                    f"| {mode:<7} | {s.at1 / s.answerable:.3f} | {s.at5 / s.answerable:.3f}"
-                    f" | {s.reciprocal / s.answerable:.3f}"
-                    f" | {s.abstained}/{s.unanswerable} | {s.false_abstained}/{s.answerable} |"
-                )
-            if args.group:
-                await print_grouped(searcher, store, questions, args.k)
-            if args.show:
-                for q in questions:
-                    answer = await searcher.ask(q.text, k=5)
-                    top = [h.event.id for h in answer.hits]
-                    if (q.answers and (not top or top[0] not in q.answers)) or (
-                        not q.answers and not answer.nothing_close
-                    ):
-                        best = answer.hits[0] if answer.hits else None
-                        print(
-                            f"\nMISS {q.text!r} -> "
-                            + (f"{best.event.date} {best.event.headline[:90]}"
-                               f" (dense {best.dense}, kw {best.keyword})" if best else "nothing")
-                        )  # fmt: skip
+                    f"\nMISS {q.text!r} -> "
+                    + (f"{best.event.date} {best.event.headline[:90]}"
+                       f" (dense {best.dense}, kw {best.keyword})" if best else "nothing")
+                )  # fmt: skip
+    ids, matrix = searcher.index.all_vectors()
+    return {int(i): v for i, v in zip(ids, matrix, strict=True)}
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ async def new_day_to_post(tmp: Path) -> dict[str, float]:
     settings = settings_from_dict(
         {"storage": {"dir": str(tmp / "data")}, "archive": {"path": str(root)}}
     )
-    encoder = load_encoder(settings.embeddings)
+    encoder = load_encoder(settings.embeddings, settings.storage.models_dir)
     async with Store.open(settings.storage.database) as store:
         await ingest(store, root)
         state = await BotState.attach(store.connection)

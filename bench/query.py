@@ -33,7 +33,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._setup import add_config_argument, bench_settings, ensure_ingested  # noqa: E402
+from bench._setup import (  # noqa: E402
+    add_config_argument,
+    bench_encoder,
+    bench_settings,
+    ensure_ingested,
+)
 
 QUESTIONS = Path(__file__).resolve().parent / "questions.json"
 CHUNK = 50_000
@@ -77,13 +82,12 @@ async def time_asks(searcher: object, texts: list[str], n: int) -> dict[str, flo
 
 async def real_sample(config: Path | None, n: int) -> dict[str, object]:
     from archive.store import Store
-    from embeddings.encoder import load_encoder
     from embeddings.search import Searcher
 
     with bench_settings(config) as settings:
         async with Store.open(settings.storage.database) as store:
             await ensure_ingested(settings, store)
-            encoder = await asyncio.to_thread(load_encoder, settings.embeddings)
+            encoder = await asyncio.to_thread(bench_encoder, settings)
             searcher = await Searcher.load(
                 settings.storage.index_dir, settings.embeddings, settings.search, store, encoder
             )
@@ -118,17 +122,22 @@ async def build(config: Path | None, size: int, work: Path) -> None:
     from archive.models import Event
     from archive.store import Store
     from dateline.config import settings_from_dict
-    from embeddings.encoder import load_encoder
     from embeddings.index import _TABLE, VectorIndex, choose_kind, ivf_lists
 
     with bench_settings(config) as settings:
         async with Store.open(settings.storage.database) as store:
             await ensure_ingested(settings, store)
-            encoder = load_encoder(settings.embeddings)
+            encoder = bench_encoder(settings)
             searcher_settings = settings
             real_index = VectorIndex.load(settings.storage.index_dir)
-            if real_index is None or real_index.kind != "flat":
-                raise SystemExit("run `dateline index` (or bench/eval.py) on the sample first")
+            if real_index is None or real_index.variant != encoder.variant:
+                from embeddings.indexing import update_index
+
+                real_index, _ = await update_index(
+                    settings.storage.index_dir, settings.embeddings, store, encoder
+                )
+            if real_index.kind != "flat":
+                raise SystemExit("the sample's index is not flat: raise ann_threshold")
             real_ids, real = real_index.all_vectors()
             real_events = await store.events_by_ids(real_ids.tolist())
     del searcher_settings
@@ -198,7 +207,7 @@ async def build(config: Path | None, size: int, work: Path) -> None:
 
     texts = [understand_dates(q).text or q for q in questions()]
     texts = [t for t in texts if fts_terms(t)]
-    query_vectors = encoder.encode(texts)
+    query_vectors = np.stack([encoder.encode_query(t) for t in texts])
     best_scores = np.full((len(texts), 10), -np.inf, dtype=np.float32)
     best_ids = np.zeros((len(texts), 10), dtype=np.int64)
     offset = 0
@@ -222,12 +231,11 @@ async def build(config: Path | None, size: int, work: Path) -> None:
 async def serve(size: int, work: Path, n: int) -> None:
     from archive.store import Store
     from dateline.config import settings_from_dict
-    from embeddings.encoder import load_encoder
     from embeddings.index import VectorIndex
     from embeddings.search import Searcher
 
     settings = settings_from_dict({"storage": {"dir": str(work)}})
-    encoder = load_encoder(settings.embeddings)
+    encoder = bench_encoder(settings)
     index = VectorIndex.load(settings.storage.index_dir)
     assert index is not None and index.count == size
     rss_loaded = peak_rss_mb()
@@ -249,7 +257,7 @@ async def serve(size: int, work: Path, n: int) -> None:
     database_mb = settings.storage.database.stat().st_size / 2**20  # noqa: ASYNC240
     texts = json.loads((work / "truth.json").read_text())
     truth = np.load(work / "truth.npy")
-    query_vectors = encoder.encode(texts)
+    query_vectors = np.stack([encoder.encode_query(t) for t in texts])
     recalls = {}
     for factor in (1, 2, 4):
         nprobe = index.nprobe
@@ -275,6 +283,8 @@ async def serve(size: int, work: Path, n: int) -> None:
                 "index_mb": index.size_on_disk(settings.storage.index_dir) / 2**20,
                 "db_mb": database_mb,
                 "rss_loaded_mb": rss_loaded,
+                "torch": "torch" in sys.modules,
+                "variant": encoder.variant,
                 "rss_mb": peak_rss_mb(),
             }
         )
@@ -335,7 +345,8 @@ def main() -> None:
             f"{size:,}: recall@10 vs exact {recall}; built in {built['rows_seconds']:.0f} s"
             f" (rows) + {built['index_seconds']:.0f} s (index); database"
             f" {served['db_mb']:.0f} MB; RSS after loading model + index"
-            f" {served['rss_loaded_mb']:.0f} MB"
+            f" {served['rss_loaded_mb']:.0f} MB; encoder {served['variant']}, torch imported:"
+            f" {served['torch']}"
         )
     print()
     for note in notes:

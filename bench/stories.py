@@ -168,7 +168,9 @@ async def run(config: Path | None, copies: int, big: int) -> None:
     with bench_settings(config) as settings:
         async with Store.open(settings.storage.database) as store:
             await ensure_ingested(settings, store)
-            encoder = await asyncio.to_thread(load_encoder, settings.embeddings)
+            encoder = await asyncio.to_thread(
+                load_encoder, settings.embeddings, settings.storage.models_dir
+            )
             searcher = await Searcher.load(
                 settings.storage.index_dir, settings.embeddings, settings.search, store, encoder
             )

@@ -72,7 +72,11 @@ async def load_searcher(settings: RunSettings, store: Store) -> Searcher | None:
         return None
     try:
         return await HybridSearcher.load(
-            settings.storage.index_dir, settings.embeddings, settings.search, store
+            settings.storage.index_dir,
+            settings.embeddings,
+            settings.search,
+            store,
+            models=settings.storage.models_dir,
         )
     except IndexUnreadable as exc:
         log.warning("search index unreadable (%s): /ask is disabled", exc)

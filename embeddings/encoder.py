@@ -1,24 +1,32 @@
 """Encoders turn texts into L2-normalised float32 vectors (so inner product = cosine).
 
-``load_encoder(settings.embeddings)`` gives the real one; ``FakeEncoder`` is deterministic,
-instant and dependency-free, for tests of everything around the model.
+``load_encoder(settings, models)`` gives the configured one: by default the ONNX export of the model
+run by onnxruntime (``embeddings.onnx_encoder``; exported on first use, which needs torch once),
+or sentence-transformers (``[embeddings] backend = "torch"``). ``FakeEncoder`` is
+deterministic, instant and dependency-free, for tests of everything around the model.
+
+Every encoder names its ``variant`` ("onnx-int8", "onnx-fp32", "torch-fp32", ...): vectors of
+two variants differ slightly, so an index records the variant that built it and is rebuilt
+when another one is configured.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from embeddings import _lazy
-from embeddings.settings import EmbeddingSettings
+from embeddings.settings import BACKENDS, DEFAULT_MODEL, OFFLINE_MODELS, EmbeddingSettings
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
-_OFFLINE_NAMES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"})
+log = logging.getLogger(__name__)
+__all__ = ["BACKENDS", "DEFAULT_MODEL", "Encoder", "FakeEncoder", "load_encoder"]
 
 
 @runtime_checkable
@@ -32,7 +40,14 @@ class Encoder(Protocol):
     @property
     def dimension(self) -> int: ...
 
+    @property
+    def variant(self) -> str: ...
+
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One question's vector (an encoder may use a more exact path for it)."""
+        ...
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
@@ -46,7 +61,7 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
 def model_location(name: str) -> str:
     """What to hand SentenceTransformer: the packaged offline copy for the default model,
     any other name or path unchanged."""
-    return _lazy.offline_model_path() if name in _OFFLINE_NAMES else name
+    return _lazy.offline_model_path() if name in OFFLINE_MODELS else name
 
 
 class SentenceTransformerEncoder:
@@ -75,6 +90,10 @@ class SentenceTransformerEncoder:
         return self._dimension
 
     @property
+    def variant(self) -> str:
+        return "torch-fp32"
+
+    @property
     def model(self) -> object:
         """The underlying SentenceTransformer (for benchmarks)."""
         return self._model
@@ -92,11 +111,51 @@ class SentenceTransformerEncoder:
             )
         return normalise(vectors)
 
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
 
-def load_encoder(settings: EmbeddingSettings) -> SentenceTransformerEncoder:
-    """The configured sentence-transformers model (slow: imports torch; call in a thread)."""
+
+def load_encoder(embeddings: EmbeddingSettings, models: Path | None = None) -> Encoder:
+    """The configured encoder (slow: loads a model; call in a thread).
+
+    With the ONNX backend the export is cached under ``models`` (the storage folder's
+    ``models``, ``StorageSettings.models_dir``); only the first call exports, and only that
+    imports torch. Falls back to sentence-transformers, with a warning, when onnxruntime is
+    not installed. (Backend and quantization were checked when the settings were loaded.)
+    """
+    if embeddings.backend == "onnx":
+        from embeddings import onnx_encoder
+
+        if models is None:
+            raise ValueError("the ONNX backend needs a folder to cache its export in")
+        try:
+            return load_onnx_encoder(embeddings, models)
+        except onnx_encoder.OnnxUnavailable as exc:
+            log.warning("ONNX encoder unavailable (%s): using sentence-transformers", exc)
     return SentenceTransformerEncoder(
-        settings.model, device=settings.device, batch_size=settings.batch_size
+        embeddings.model, device=embeddings.device, batch_size=embeddings.batch_size
+    )
+
+
+def load_onnx_encoder(settings: EmbeddingSettings, models: Path) -> Encoder:
+    """The ONNX encoder for ``settings.model``, exporting it into ``models`` first if needed."""
+    from embeddings import onnx_encoder
+
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError as exc:
+        raise onnx_encoder.OnnxUnavailable("onnxruntime is not installed") from exc
+    location = model_location(settings.model)
+    directory = onnx_encoder.export_dir(models, settings.model, location)
+    if not onnx_encoder.is_exported(directory):
+        log.warning("exporting %s to ONNX in %s (once; about 15 s)", settings.model, directory)
+        onnx_encoder.export_model(location, directory)
+    return onnx_encoder.OnnxEncoder(
+        directory,
+        settings.model,
+        quantization=settings.quantization,
+        threads=settings.threads,
+        batch_size=settings.batch_size,
     )
 
 
@@ -120,6 +179,10 @@ class FakeEncoder:
     def dimension(self) -> int:
         return self._dimension
 
+    @property
+    def variant(self) -> str:
+        return "fake"
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         self.calls.append(len(texts))
         vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
@@ -131,6 +194,9 @@ class FakeEncoder:
                     sign = 1.0 if digest[2 * i + 1] & 1 else -1.0
                     vectors[row, bucket] += sign
         return normalise(vectors)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
 
     @property
     def texts_encoded(self) -> int:

@@ -12,8 +12,11 @@ Two kinds, chosen by size (``choose_kind``):
 On disk (``index_dir``): ``vectors-<token>.faiss``, ``entries-<token>.npy`` and ``meta.json``.
 The entries table holds, per event id, the event's date (for date filters), the store's content
 hash and the hash of the embedded text (a compact array: 68 bytes per event, so a million-event
-index loads without a million Python objects). ``meta.json`` holds the model name, dimension,
-index kind and count, and names the two files. Saving writes new data files, then replaces
+index loads without a million Python objects). ``meta.json`` holds the model name, the encoder
+variant that made the vectors (``onnx-int8``, ``torch-fp32``, ...), dimension, index kind and
+count, and names the two files with a checksum of each (BLAKE2b): ``load`` verifies them, so a
+damaged file is reported (and rebuilt by indexing), never served. Vectors that are not finite
+(NaN, inf) are refused by ``add``. Saving writes new data files, then replaces
 ``meta.json``; each write goes to a temporary file that is fsynced and moved into place with
 ``os.replace``. ``meta.json`` is the commit point: a crash at any moment leaves the previous
 set (or the new one) loadable.
@@ -22,6 +25,7 @@ set (or the new one) loadable.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import math
@@ -50,6 +54,31 @@ _TABLE = np.dtype([("id", "<i8"), ("day", "<i4"), ("content", "S32"), ("text", "
 
 class IndexUnreadable(Exception):
     """The files in the index folder can't be used (damaged, wrong format): rebuild."""
+
+
+class IndexLocationError(Exception):
+    """The index folder's path can't hold an index (e.g. it is a file): the operator must act."""
+
+
+# Variant recorded for indexes saved before meta.json named one: they were all torch-built.
+LEGACY_VARIANT = "torch-fp32"
+
+
+def file_checksum(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_location(directory: Path) -> None:
+    """Raise ``IndexLocationError`` when ``directory`` exists but is not a folder."""
+    if directory.exists() and not directory.is_dir():
+        raise IndexLocationError(
+            f"the index path {directory} is a file, not a folder: move it away (or set"
+            " [storage] dir to another folder) and run `dateline index`"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +118,14 @@ class VectorIndex:
         kind: str,
         entries: Mapping[int, Entry] | None = None,
         table: np.ndarray | None = None,
+        variant: str = LEGACY_VARIANT,
+        checksummed: bool = True,
     ) -> None:
         self._index = index
         self.model = model
+        self.variant = variant
+        # False for an index loaded from files saved without checksums: save it again.
+        self.checksummed = checksummed
         self.dimension = dimension
         self.kind = kind
         # Entries live in a sorted structured array (``_TABLE``) until something needs them as
@@ -127,14 +161,22 @@ class VectorIndex:
     # ----- construction ---------------------------------------------------------------
 
     @classmethod
-    def empty_flat(cls, model: str, dimension: int) -> VectorIndex:
+    def empty_flat(
+        cls, model: str, dimension: int, *, variant: str = LEGACY_VARIANT
+    ) -> VectorIndex:
         faiss = _lazy.faiss()
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-        return cls(index, model=model, dimension=dimension, kind=FLAT, entries={})
+        return cls(index, model=model, dimension=dimension, kind=FLAT, entries={}, variant=variant)
 
     @classmethod
     def trained_ivf(
-        cls, model: str, sample: np.ndarray, nlist: int, *, seed: int = 1234
+        cls,
+        model: str,
+        sample: np.ndarray,
+        nlist: int,
+        *,
+        seed: int = 1234,
+        variant: str = LEGACY_VARIANT,
     ) -> VectorIndex:
         """An empty approximate index whose lists and quantiser are trained on ``sample``."""
         faiss = _lazy.faiss()
@@ -142,7 +184,9 @@ class VectorIndex:
         index = faiss.index_factory(dimension, f"IVF{nlist},SQ8", faiss.METRIC_INNER_PRODUCT)
         index.cp.seed = seed
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
-        return cls(index, model=model, dimension=dimension, kind=IVF_SQ8, entries={})
+        return cls(
+            index, model=model, dimension=dimension, kind=IVF_SQ8, entries={}, variant=variant
+        )
 
     @classmethod
     def build(
@@ -153,16 +197,17 @@ class VectorIndex:
         entries: Mapping[int, Entry],
         *,
         kind: str,
+        variant: str = LEGACY_VARIANT,
     ) -> VectorIndex:
         """An index of ``kind`` holding exactly ``vectors`` under ``ids``."""
         if kind == FLAT:
-            result = cls.empty_flat(model, vectors.shape[1])
+            result = cls.empty_flat(model, vectors.shape[1], variant=variant)
         else:
             nlist = ivf_lists(len(ids))
             rng = np.random.default_rng(0)
             take = min(len(ids), 40 * nlist)
             sample = vectors[np.sort(rng.choice(len(ids), size=take, replace=False))]
-            result = cls.trained_ivf(model, sample, nlist)
+            result = cls.trained_ivf(model, sample, nlist, variant=variant)
         result.add(ids, vectors, entries)
         return result
 
@@ -185,6 +230,8 @@ class VectorIndex:
             raise ValueError(
                 f"vectors of shape {vectors.shape}, want ({len(ids)}, {self.dimension})"
             )
+        if not np.isfinite(vectors).all():
+            raise ValueError("vectors with NaN or infinite values are never indexed")
         self.remove(int(i) for i in ids if int(i) in self.entries)
         self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
         self.entries.update(entries)
@@ -263,24 +310,32 @@ class VectorIndex:
     def save(self, directory: Path) -> None:
         """Write atomically: a new vectors file, then ``meta.json`` naming it (the commit)."""
         faiss = _lazy.faiss()
+        check_location(directory)
         directory.mkdir(parents=True, exist_ok=True)
         token = secrets.token_hex(6)
         vectors_name, entries_name = f"vectors-{token}.faiss", f"entries-{token}.npy"
         temporary = directory / f".{vectors_name}.tmp"
         faiss.write_index(self._index, str(temporary))
         _fsync_file(temporary)
+        vectors_sum = file_checksum(temporary)
         os.replace(temporary, directory / vectors_name)
         buffer = io.BytesIO()
         np.save(buffer, self._current_table(), allow_pickle=False)
-        write_atomically(directory / entries_name, buffer.getvalue())
+        entries_bytes = buffer.getvalue()
+        write_atomically(directory / entries_name, entries_bytes)
         meta = {
             "format": FORMAT_VERSION,
             "model": self.model,
+            "variant": self.variant,
             "dimension": self.dimension,
             "kind": self.kind,
             "count": self.count,
             "vectors_file": vectors_name,
             "entries_file": entries_name,
+            "checksums": {
+                vectors_name: vectors_sum,
+                entries_name: hashlib.blake2b(entries_bytes, digest_size=16).hexdigest(),
+            },
         }
         write_atomically(directory / META_FILE, json.dumps(meta).encode("utf-8"))
         _fsync_dir(directory)
@@ -289,22 +344,38 @@ class VectorIndex:
                 stale.unlink(missing_ok=True)
         for leftover in directory.glob(".*.tmp"):
             leftover.unlink(missing_ok=True)
+        self.checksummed = True
 
     @classmethod
     def load(cls, directory: Path) -> VectorIndex | None:
-        """The saved index, or None when there is none; IndexUnreadable when it is damaged."""
+        """The saved index, or None when there is none; IndexUnreadable when it is damaged
+        (including a file whose checksum differs from the one ``meta.json`` recorded);
+        IndexLocationError when ``directory`` is a file."""
+        check_location(directory)
         meta_path = directory / META_FILE
         if not meta_path.exists():
             return None
         faiss = _lazy.faiss()
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if not isinstance(meta, dict):
+                raise IndexUnreadable(f"{meta_path} is not a JSON object")
             if meta.get("format") != FORMAT_VERSION:
                 raise IndexUnreadable(f"index format {meta.get('format')!r} is not supported")
+            checksums = meta.get("checksums")
+            if checksums is not None and not isinstance(checksums, dict):
+                raise IndexUnreadable(f"{meta_path} has no valid checksums")
+            for key in ("vectors_file", "entries_file"):
+                name = str(meta[key])
+                if checksums is not None and file_checksum(directory / name) != checksums.get(name):
+                    raise IndexUnreadable(
+                        f"{directory / name} is damaged (its checksum does not match)"
+                    )
             index = faiss.read_index(str(directory / meta["vectors_file"]))
             table = np.load(directory / meta["entries_file"], allow_pickle=False)
             dimension = int(meta["dimension"])
             model, kind = str(meta["model"]), str(meta["kind"])
+            variant = str(meta.get("variant", LEGACY_VARIANT))
         except IndexUnreadable:
             raise
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
@@ -316,7 +387,10 @@ class VectorIndex:
             or kind not in (FLAT, IVF_SQ8)
         ):
             raise IndexUnreadable(f"the index in {directory} does not match its metadata")
-        return cls(index, model=model, dimension=dimension, kind=kind, table=table)
+        return cls(
+            index, model=model, dimension=dimension, kind=kind, table=table, variant=variant,
+            checksummed=checksums is not None,
+        )  # fmt: skip
 
     def size_on_disk(self, directory: Path) -> int:
         files = [*directory.glob("vectors-*.faiss"), *directory.glob("entries-*.npy")]

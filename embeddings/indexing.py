@@ -4,7 +4,11 @@
 ``EmbeddingSettings`` slice) compares the saved index with the store and
 embeds only events that are new or whose embedded text changed (``embeddings.text``), drops
 events the store no longer has, and saves. The index is also rebuilt from scratch when it was
-made by another model or dimension, or can't be read. Events are read in chunks of
+made by another model, dimension or encoder variant (vectors of the ONNX int8 and the torch
+encoders are never mixed in one index), or can't be read (damaged files fail their checksum).
+``on_rebuild(reason)`` is told before a rebuild starts, so a terminal can say why it waits.
+An event whose vector comes out NaN or infinite is left out (counted in ``failed``) rather than
+written. Events are read in chunks of
 ``checkpoint_batches`` batches, embedded in batches of similar text length, and the index is
 saved after each chunk, so an interrupted run resumes where its last checkpoint left off:
 finished batches are not embedded again.
@@ -22,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -36,7 +41,7 @@ from embeddings.index import (
     choose_kind,
 )
 from embeddings.settings import EmbeddingSettings
-from embeddings.text import event_text, text_hash
+from embeddings.text import MAX_EMBEDDED_CHARS, event_text, is_cut, text_hash
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,7 @@ class IndexReport:
     refreshed: int  # changed in the store, but their embedded text is the same
     removed: int
     unchanged: int
+    failed: int  # events left out because their vector was not finite
     total: int  # events in the index afterwards
     kind: str
     rebuilt_because: str | None  # why the saved index was thrown away, if it was
@@ -58,10 +64,18 @@ class IndexReport:
             f"index: {self.total} events ({self.kind}); {self.embedded} embedded"
             f" ({rate:.0f} events/s), {self.refreshed} refreshed, {self.removed} removed,"
             f" {self.unchanged} unchanged"
+            + (f", {self.failed} left out (vector not finite)" if self.failed else "")
         ]
         if self.rebuilt_because:
             lines.append(f"rebuilt from scratch: {self.rebuilt_because}")
         return "\n".join(lines)
+
+
+class IndexProgress(Protocol):
+    """Something that shows indexing to a person (a terminal bar): ``callbacks()`` gives the
+    keyword arguments ``update_index`` takes (``progress``, ``on_total``, ``on_rebuild``)."""
+
+    def callbacks(self) -> dict[str, Callable[..., None]]: ...
 
 
 def _usable(index: VectorIndex, encoder: Encoder) -> str | None:
@@ -70,6 +84,11 @@ def _usable(index: VectorIndex, encoder: Encoder) -> str | None:
         return f"made with model {index.model!r}, configured model is {encoder.model_name!r}"
     if index.dimension != encoder.dimension:
         return f"dimension {index.dimension}, the encoder gives {encoder.dimension}"
+    if index.variant != encoder.variant:
+        return (
+            f"made with the {index.variant} encoder, the configured encoder is"
+            f" {encoder.variant}: embedding every event again"
+        )
     return None
 
 
@@ -87,9 +106,8 @@ async def _load_or_start(
             reason = _usable(saved, encoder)
             if reason is None:
                 return saved, None
-    if reason:
-        log.warning("rebuilding the vector index: %s", reason)
-    return VectorIndex.empty_flat(encoder.model_name, encoder.dimension), reason
+    empty = VectorIndex.empty_flat(encoder.model_name, encoder.dimension, variant=encoder.variant)
+    return empty, reason
 
 
 async def update_index(
@@ -101,15 +119,21 @@ async def update_index(
     rebuild: bool = False,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    on_rebuild: Callable[[str], None] | None = None,
 ) -> tuple[VectorIndex, IndexReport]:
     """Sync the saved index with ``store`` and save it; returns the index and what was done.
 
-    ``on_total(n)`` is called once with the number of events to look at, ``progress(n)``
-    after each batch of ``n`` of them (for a progress bar).
+    ``on_rebuild(reason)`` is called when the saved index is thrown away, ``on_total(n)``
+    once with the number of events to look at, ``progress(n)`` after each batch of ``n`` of
+    them (for a progress bar).
     """
     started = time.perf_counter()
     directory = index_dir
     index, rebuilt_because = await _load_or_start(directory, encoder, rebuild)
+    if rebuilt_because and on_rebuild:
+        on_rebuild(rebuilt_because)
+    elif rebuilt_because:
+        log.warning("rebuilding the vector index: %s", rebuilt_because)
     hashes = await store.event_hashes()
     gone = [i for i in index.entries if i not in hashes]
     removed = index.remove(gone)
@@ -121,14 +145,19 @@ async def update_index(
         on_total(len(pending))
     batch_size = max(1, settings.batch_size)
     chunk_size = batch_size * max(1, settings.checkpoint_batches)
-    embedded = refreshed = 0
-    dirty = bool(removed) or rebuilt_because is not None
+    embedded = refreshed = failed = 0
+    dirty = bool(removed) or rebuilt_because is not None or not index.checksummed
     for start in range(0, len(pending), chunk_size):
         events = await store.events_by_ids(pending[start : start + chunk_size])
         texts: list[str] = []
         new_entries: list[tuple[int, Entry]] = []
         same_text: dict[int, Entry] = {}
         for event in events:
+            if is_cut(event):
+                log.warning(
+                    "%s: text cut to %d characters for embedding (headline + summary are %d)",
+                    event.path, MAX_EMBEDDED_CHARS, len(event.headline) + len(event.summary),
+                )  # fmt: skip
             text = event_text(event)
             entry = Entry(event.content_hash, text_hash(text), event.date.toordinal())
             known = index.entries.get(event.id)
@@ -141,13 +170,30 @@ async def update_index(
         refreshed += len(same_text)
         if progress and same_text:
             progress(len(same_text))
+        # Progress is counted in proportion to the work (``_cost``): batches run shortest
+        # first within a chunk, so counting events would make a bar's ETA promise too much.
+        chunk_cost = sum(_cost(t) for t in texts) or 1
+        cost_done = reported = 0
         for batch in length_sorted_batches(texts, batch_size):
+            batch_texts = list(batch)
             vectors = await asyncio.to_thread(encoder.encode, [texts[i] for i in batch])
+            finite = np.isfinite(vectors).all(axis=1)
+            if not finite.all():
+                bad = [new_entries[batch[row]][0] for row in np.flatnonzero(~finite)]
+                log.warning("events %s: their vectors are not finite; left out", bad)
+                failed += len(bad)
+                # An old vector of the event must not stay to answer for the new text either.
+                index.remove(bad)
+                batch = [i for i, ok in zip(batch, finite.tolist(), strict=True) if ok]
+                vectors = vectors[finite]
             batch_entries = dict(new_entries[i] for i in batch)
             index.add(np.array(list(batch_entries), dtype=np.int64), vectors, batch_entries)
             embedded += len(batch)
-            if progress:
-                progress(len(batch))
+            cost_done += sum(_cost(texts[i]) for i in batch_texts)
+            advance = round(len(texts) * cost_done / chunk_cost) - reported
+            reported += advance
+            if progress and advance:
+                progress(advance)
         # A checkpoint: a run stopped after this point starts again from the next chunk.
         await asyncio.to_thread(index.save, directory)
         dirty = False
@@ -155,8 +201,9 @@ async def update_index(
     if index.kind == FLAT and target != FLAT:
         ids, vectors = index.all_vectors()
         index = await asyncio.to_thread(
-            VectorIndex.build, index.model, ids, vectors, index.entries, kind=target
-        )
+            VectorIndex.build, index.model, ids, vectors, index.entries, kind=target,
+            variant=index.variant,
+        )  # fmt: skip
         dirty = True
     if dirty or not (directory / META_FILE).exists():
         await asyncio.to_thread(index.save, directory)
@@ -165,12 +212,19 @@ async def update_index(
         refreshed=refreshed,
         removed=removed,
         unchanged=len(hashes) - len(pending),
+        failed=failed,
         total=index.count,
         kind=index.kind,
         rebuilt_because=rebuilt_because,
         seconds=time.perf_counter() - started,
     )
     return index, report
+
+
+def _cost(text: str) -> int:
+    """Rough encoding work of a text: its length up to what the model reads (256 pieces,
+    about 1,200 characters), plus a fixed share per text."""
+    return min(len(text), 1200) + 40
 
 
 def length_sorted_batches(texts: list[str], batch_size: int) -> list[list[int]]:

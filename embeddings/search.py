@@ -45,7 +45,7 @@ from embeddings.dates import understand_dates
 from embeddings.encoder import Encoder, load_encoder
 from embeddings.fusion import reciprocal_rank_fusion
 from embeddings.index import META_FILE, VectorIndex
-from embeddings.indexing import IndexReport, update_index
+from embeddings.indexing import IndexProgress, IndexReport, update_index
 from embeddings.settings import EmbeddingSettings, SearchSettings
 from embeddings.text import event_text
 
@@ -120,13 +120,27 @@ class Searcher:
         settings: SearchSettings,
         store: Store,
         encoder: Encoder | None = None,
+        *,
+        progress: IndexProgress | None = None,
+        models: Path | None = None,
     ) -> Searcher:
         """Load the model (unless ``encoder`` is given) and the index, bringing the index in
         line with the store first (embedding what is new or changed); blocking work runs in a
-        thread."""
+        thread. ``progress`` is told about that indexing (a rebuild, a progress bar)."""
         if encoder is None:
-            encoder = await asyncio.to_thread(load_encoder, embedding)
-        index, _ = await update_index(index_dir, embedding, store, encoder)
+            # ONNX exports are cached in the storage folder's models/, beside index/.
+            models = models or index_dir.parent / "models"
+            encoder = await asyncio.to_thread(load_encoder, embedding, models)
+        callbacks = progress.callbacks() if progress else {}
+        index, _ = await update_index(
+            index_dir,
+            embedding,
+            store,
+            encoder,
+            progress=callbacks.get("progress"),
+            on_total=callbacks.get("on_total"),
+            on_rebuild=callbacks.get("on_rebuild"),
+        )
         searcher = cls(settings, store, encoder, index, index_dir=index_dir, embedding=embedding)
         searcher._seen = await searcher._sources_version()
         return searcher
@@ -188,7 +202,7 @@ class Searcher:
         index = self._index
         allowed = np.array(sorted(set(ids)), dtype=np.int64)
         words = fts_terms(query)
-        vector = (await asyncio.to_thread(self._encoder.encode, [query]))[0]
+        vector = await asyncio.to_thread(self._encoder.encode_query, query)
         dense = await asyncio.to_thread(index.search, vector, len(allowed), allowed=allowed)
         found = {i for i, sim in dense if sim >= self._settings.min_similarity}
         if words:
@@ -199,7 +213,7 @@ class Searcher:
     def _dense(
         self, index: VectorIndex, text: str, limit: int, allowed: np.ndarray | None
     ) -> list[tuple[int, float]]:
-        vector = self._encoder.encode([text])[0]
+        vector = self._encoder.encode_query(text)
         return index.search(vector, limit, allowed=allowed)
 
     async def ask(

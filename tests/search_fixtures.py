@@ -91,8 +91,8 @@ async def sample_store(fresh_db: Store) -> Store:
 
 @pytest.fixture(scope="session")
 def real_encoder() -> SentenceTransformerEncoder:
-    """The default model, loaded once for the whole session (offline, from its package)."""
-    return load_encoder(EmbeddingSettings())
+    """The default model through sentence-transformers (torch fp32), loaded once per session."""
+    return load_encoder(EmbeddingSettings(backend="torch"))
 
 
 @pytest.fixture

@@ -159,3 +159,80 @@ def test_damaged_files_are_reported_not_served(tmp_path):
     (tmp_path / meta["entries_file"]).unlink()
     with pytest.raises(IndexUnreadable):
         VectorIndex.load(tmp_path)
+
+
+def _flip_bytes(path, offset_from_end: int = 200, count: int = 8) -> None:
+    data = bytearray(path.read_bytes())
+    for i in range(len(data) - offset_from_end, len(data) - offset_from_end + count):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_flipped_bytes_in_the_vectors_file_fail_the_checksum(tmp_path):
+    # 8 flipped bytes inside a vector: faiss still reads the file (the vector is garbage or
+    # NaN), so only a checksum can tell.
+    index, _, _ = flat_index()
+    index.save(tmp_path)
+    (vectors_file,) = tmp_path.glob("vectors-*.faiss")
+    _flip_bytes(vectors_file)
+    with pytest.raises(IndexUnreadable, match="checksum"):
+        VectorIndex.load(tmp_path)
+
+
+def test_flipped_bytes_in_the_entries_file_fail_the_checksum(tmp_path):
+    index, _, _ = flat_index()
+    index.save(tmp_path)
+    (entries_file,) = tmp_path.glob("entries-*.npy")
+    _flip_bytes(entries_file, offset_from_end=40, count=4)
+    with pytest.raises(IndexUnreadable, match="checksum"):
+        VectorIndex.load(tmp_path)
+
+
+def test_an_index_saved_without_checksums_still_loads_and_says_so(tmp_path):
+    index, ids, vectors = flat_index()
+    index.save(tmp_path)
+    meta = json.loads((tmp_path / META_FILE).read_text())
+    del meta["checksums"], meta["variant"]
+    (tmp_path / META_FILE).write_text(json.dumps(meta))
+    loaded = VectorIndex.load(tmp_path)
+    assert loaded is not None and not loaded.checksummed
+    assert loaded.variant == "torch-fp32"  # what built every index before variants existed
+    assert loaded.search(vectors[3], 1)[0][0] == ids[3]
+
+
+def test_the_encoder_variant_is_saved_and_loaded(tmp_path):
+    index = VectorIndex.empty_flat("m", 16, variant="onnx-int8")
+    index.add(np.array([1]), random_vectors(1), entries_for([1]))
+    index.save(tmp_path)
+    assert VectorIndex.load(tmp_path).variant == "onnx-int8"  # type: ignore[union-attr]
+
+
+def test_nan_vectors_are_never_added():
+    index, _, _ = flat_index(3)
+    bad = random_vectors(2)
+    bad[1, 4] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        index.add(np.array([900, 901]), bad, entries_for([900, 901]))
+    assert index.count == 3 and 900 not in index.entries
+
+
+@pytest.mark.parametrize("content", ["[1, 2, 3]", '"text"', "42", "null"])
+def test_meta_that_is_json_but_not_an_object_is_unreadable(tmp_path, content):
+    index, _, _ = flat_index()
+    index.save(tmp_path)
+    (tmp_path / META_FILE).write_text(content)
+    with pytest.raises(IndexUnreadable, match="not a JSON object"):
+        VectorIndex.load(tmp_path)
+
+
+def test_an_index_path_that_is_a_file_is_a_location_error(tmp_path):
+    from embeddings.index import IndexLocationError
+
+    path = tmp_path / "index"
+    path.write_text("oops")
+    with pytest.raises(IndexLocationError, match="is a file"):
+        VectorIndex.load(path)
+    index, _, _ = flat_index()
+    with pytest.raises(IndexLocationError, match="is a file"):
+        index.save(path)
+    assert path.read_text() == "oops"

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from archive.models import Source
@@ -157,3 +158,121 @@ async def test_date_change_updates_the_filter_without_embedding(
     )
     assert encoder.texts_encoded == 0 and report.refreshed == 1
     assert index.ids_between(moved, moved).tolist() == [first]
+
+
+async def test_flipped_bytes_in_the_saved_vectors_make_a_rebuild_that_says_why(
+    search_settings, sample_store, fake_encoder
+):
+    await build_index(
+        search_settings.storage.index_dir, search_settings.embeddings, sample_store, fake_encoder
+    )
+    (vectors_file,) = search_settings.storage.index_dir.glob("vectors-*.faiss")
+    data = bytearray(vectors_file.read_bytes())
+    for i in range(len(data) - 300, len(data) - 292):
+        data[i] ^= 0xFF
+    vectors_file.write_bytes(bytes(data))
+    told: list[str] = []
+    index, report = await update_index(
+        search_settings.storage.index_dir,
+        search_settings.embeddings,
+        sample_store,
+        FakeEncoder(),
+        on_rebuild=told.append,
+    )
+    assert report.rebuilt_because and "checksum" in report.rebuilt_because
+    assert told == [report.rebuilt_because]
+    assert (report.embedded, report.unchanged) == (N, 0) and index.count == N
+    assert VectorIndex.load(search_settings.storage.index_dir).count == N  # type: ignore[union-attr]
+
+
+class NanEncoder(FakeEncoder):
+    """Gives a NaN vector for texts containing ``poison``."""
+
+    def encode(self, texts):
+        vectors = super().encode(texts)
+        for row, text in enumerate(texts):
+            if "Antarctic" in text:
+                vectors[row, 0] = float("nan")
+        return vectors
+
+
+async def test_nan_vectors_are_left_out_and_counted(search_settings, sample_store):
+    index, report = await update_index(
+        search_settings.storage.index_dir, search_settings.embeddings, sample_store, NanEncoder()
+    )
+    assert (report.embedded, report.failed, index.count) == (N - 1, 1, N - 1)
+    assert "1 left out" in report.summary()
+    saved = VectorIndex.load(search_settings.storage.index_dir)
+    assert saved is not None
+    ids, vectors = saved.all_vectors()
+    assert np.isfinite(vectors).all() and len(ids) == N - 1
+
+
+class VariantEncoder(FakeEncoder):
+    def __init__(self, variant: str) -> None:
+        super().__init__()
+        self._variant = variant
+
+    @property
+    def variant(self) -> str:
+        return self._variant
+
+
+async def test_switching_the_encoder_variant_re_embeds_everything_with_a_message(
+    search_settings, sample_store
+):
+    await build_index(
+        search_settings.storage.index_dir,
+        search_settings.embeddings,
+        sample_store,
+        VariantEncoder("onnx-int8"),
+    )
+    told: list[str] = []
+    torch_like = VariantEncoder("torch-fp32")
+    index, report = await update_index(
+        search_settings.storage.index_dir,
+        search_settings.embeddings,
+        sample_store,
+        torch_like,
+        on_rebuild=told.append,
+    )
+    assert report.embedded == N and torch_like.texts_encoded == N
+    assert "onnx-int8" in told[0] and "torch-fp32" in told[0]
+    assert index.variant == "torch-fp32"
+    assert VectorIndex.load(search_settings.storage.index_dir).variant == "torch-fp32"  # type: ignore[union-attr]
+    # Same variant again: nothing to do.
+    _, report = await update_index(
+        search_settings.storage.index_dir,
+        search_settings.embeddings,
+        sample_store,
+        VariantEncoder("torch-fp32"),
+    )
+    assert report.embedded == 0 and report.rebuilt_because is None
+
+
+class RecordingEncoder(FakeEncoder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.longest = 0
+
+    def encode(self, texts):
+        self.longest = max([self.longest, *(len(t) for t in texts)])
+        return super().encode(texts)
+
+
+async def test_a_huge_headline_is_cut_before_embedding_with_a_warning(
+    search_settings, fresh_db, caplog
+):
+    from embeddings.text import MAX_EMBEDDED_CHARS
+
+    huge = make_event("2015-11-20", "Huge " + "word " * 1_000_000, None, (), 1)  # 5 MB
+    await add_events(fresh_db, [huge, make_event("2015-11-21", "Small headline", None, (), 2)])
+    encoder = RecordingEncoder()
+    with caplog.at_level("WARNING", logger="embeddings.indexing"):
+        index, report = await update_index(
+            search_settings.storage.index_dir, search_settings.embeddings, fresh_db, encoder
+        )
+    assert report.embedded == 2 and index.count == 2
+    assert 0 < encoder.longest <= MAX_EMBEDDED_CHARS
+    assert any("text cut" in r.getMessage() and huge.path in r.getMessage()
+               for r in caplog.records)  # fmt: skip

@@ -500,7 +500,7 @@ def test_a_full_disk_during_index_is_a_one_line_error(
     async def disk_full(*args: object, **kwargs: object) -> None:
         raise error
 
-    monkeypatch.setattr(embeddings.encoder, "load_encoder", lambda settings: None)
+    monkeypatch.setattr(embeddings.encoder, "load_encoder", lambda *_: None)
     monkeypatch.setattr(embeddings.indexing, "update_index", disk_full)
     capsys.readouterr()
     assert main(["--config", str(config), "index"]) == 2

@@ -16,8 +16,8 @@ def config(tmp_path, monkeypatch):
     """A config file with storage in tmp_path; the CLI encodes with FakeEncoder."""
     path = tmp_path / "config.toml"
     path.write_text(f'[storage]\ndir = "{tmp_path / "data"}"\n[embeddings]\nbatch_size = 4\n')
-    monkeypatch.setattr(embeddings.encoder, "load_encoder", lambda settings: FakeEncoder())
-    monkeypatch.setattr(embeddings.search, "load_encoder", lambda settings: FakeEncoder())
+    monkeypatch.setattr(embeddings.encoder, "load_encoder", lambda *_: FakeEncoder())
+    monkeypatch.setattr(embeddings.search, "load_encoder", lambda *_: FakeEncoder())
     return path
 
 
@@ -97,3 +97,32 @@ def test_bad_input_is_a_usage_error(config, capsys, args, message):
     assert run(config, *args) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_ask_on_a_damaged_index_says_it_rebuilds_with_a_progress_bar(config, capsys):
+    fill(config)
+    run(config, "index")
+    capsys.readouterr()
+    (config.parent / "data" / "index" / "meta.json").write_text("[1, 2]")  # JSON, not an object
+    assert run(config, "ask", "cruise missiles from the Caspian Sea", "--k", "1") == 0
+    captured = capsys.readouterr()
+    assert "rebuilding the search index" in captured.err and "not a JSON object" in captured.err
+    assert f"{len(SAMPLE_EVENTS)}/{len(SAMPLE_EVENTS)}" in captured.err  # the bar reached the end
+    assert "Russian warships fire cruise missiles" in captured.out
+
+
+def test_ask_on_a_sound_index_prints_no_bar(config, capsys):
+    fill(config)
+    run(config, "index")
+    capsys.readouterr()
+    assert run(config, "ask", "floods", "--k", "1") == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("command", [["index"], ["ask", "floods"]])
+def test_an_index_path_that_is_a_file_is_a_one_line_error(config, capsys, command):
+    fill(config)
+    (config.parent / "data" / "index").write_text("not a folder")
+    assert run(config, *command) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is a file, not a folder" in err

@@ -39,8 +39,8 @@ def run(config: Path, *args: str) -> int:
 @pytest.fixture(scope="module")
 def fake_encoder_patch() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(embeddings.encoder, "load_encoder", lambda settings: FakeEncoder())
-        patch.setattr(embeddings.search, "load_encoder", lambda settings: FakeEncoder())
+        patch.setattr(embeddings.encoder, "load_encoder", lambda *_: FakeEncoder())
+        patch.setattr(embeddings.search, "load_encoder", lambda *_: FakeEncoder())
         yield
 
 

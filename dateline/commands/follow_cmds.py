@@ -53,9 +53,9 @@ class _IndexUpdater:
         from embeddings.indexing import update_index
 
         if self._encoder is None:
-            for name in ("faiss.loader", "sentence_transformers"):
-                logging.getLogger(name).setLevel(logging.WARNING)
-            self._encoder = await asyncio.to_thread(load_encoder, self._settings.embeddings)
+            self._encoder = await asyncio.to_thread(
+                load_encoder, self._settings.embeddings, self._settings.storage.models_dir
+            )
         _, report = await update_index(
             self._settings.storage.index_dir, self._settings.embeddings, self._store, self._encoder
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import logging
 import sys
 from typing import Any
 
@@ -19,9 +18,45 @@ from dateline.commands.common import (
 from dateline.config import Settings
 
 
-def _quiet_libraries() -> None:
-    for name in ("faiss.loader", "sentence_transformers"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+class TerminalProgress:
+    """Shows indexing on stderr: why a rebuild happens, then a bar with an ETA. The ETA uses
+    the average rate since the start (``smoothing=0``): batches are sorted by length inside
+    each checkpoint, so the momentary rate swings and would promise too much."""
+
+    def __init__(self, *, always: bool) -> None:
+        self._always = always  # False: no bar when there is nothing to embed
+        self._bar: Any = None
+
+    def callbacks(self) -> dict[str, Any]:
+        return {"progress": self.update, "on_total": self.total, "on_rebuild": self.rebuild}
+
+    def rebuild(self, reason: str) -> None:
+        print(f"dateline: rebuilding the search index ({reason}); this takes a while",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    def total(self, count: int) -> None:
+        if count or self._always:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=count, unit="event", desc="index", file=sys.stderr, smoothing=0)
+
+    def update(self, count: int) -> None:
+        if self._bar is not None:
+            self._bar.update(count)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _check_index_location(settings: Settings) -> None:
+    from embeddings.index import IndexLocationError, check_location
+
+    try:
+        check_location(settings.storage.index_dir)
+    except IndexLocationError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def register(commands: Any) -> None:
@@ -48,41 +83,37 @@ async def _require_events(store: Any) -> None:
 async def run_index(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
 
-    from tqdm import tqdm
-
     from archive.store import Store
     from embeddings.encoder import load_encoder
     from embeddings.indexing import update_index
 
-    _quiet_libraries()
+    _check_index_location(settings)
     index_dir = settings.storage.index_dir
     async with Store.open(settings.storage.database) as store:
         await _require_events(store)
         require_writable(index_dir, "search index")  # before minutes of embedding
-        encoder = await asyncio.to_thread(load_encoder, settings.embeddings)
-        with tqdm(unit="event", desc="index", file=sys.stderr, total=0) as bar:
-
-            def on_total(total: int) -> None:
-                bar.total = total
-                bar.refresh()
-
-            try:
-                _, report = await update_index(
-                    settings.storage.index_dir,
-                    settings.embeddings,
-                    store,
-                    encoder,
-                    rebuild=args.rebuild,
-                    progress=bar.update,
-                    on_total=on_total,
-                )
-            except OSError as exc:  # a full disk: the last checkpoint is kept
-                raise UsageError(write_failure(index_dir, "search index", exc)) from None
-            except RuntimeError as exc:  # FAISS reports a failed write so
-                if "No space left" not in str(exc):
-                    raise
-                full = OSError(errno.ENOSPC, "No space left on device")
-                raise UsageError(write_failure(index_dir, "search index", full)) from None
+        encoder = await asyncio.to_thread(
+            load_encoder, settings.embeddings, settings.storage.models_dir
+        )
+        progress = TerminalProgress(always=True)
+        try:
+            _, report = await update_index(
+                index_dir,
+                settings.embeddings,
+                store,
+                encoder,
+                rebuild=args.rebuild,
+                **progress.callbacks(),
+            )
+        except OSError as exc:  # a full disk: the last checkpoint is kept
+            raise UsageError(write_failure(index_dir, "search index", exc)) from None
+        except RuntimeError as exc:  # FAISS reports a failed write so
+            if "No space left" not in str(exc):
+                raise
+            full = OSError(errno.ENOSPC, "No space left on device")
+            raise UsageError(write_failure(index_dir, "search index", full)) from None
+        finally:
+            progress.close()
     print(report.summary())
     return 0
 
@@ -92,7 +123,6 @@ async def run_ask(settings: Settings, args: argparse.Namespace) -> int:
     from embeddings.index import META_FILE
     from embeddings.search import Searcher
 
-    _quiet_libraries()
     question = args.question.strip()
     if not question:
         raise UsageError("the question is empty")
@@ -102,13 +132,25 @@ async def run_ask(settings: Settings, args: argparse.Namespace) -> int:
     date_to = parse_iso_date(args.date_to) if args.date_to else None
     if date_from and date_to and date_from > date_to:
         raise UsageError("--from is after --to")
+    _check_index_location(settings)
     async with Store.open(settings.storage.database) as store:
         await _require_events(store)
         if not (settings.storage.index_dir / META_FILE).exists():
             raise UsageError("there is no search index yet: run `dateline index` first")
-        searcher = await Searcher.load(
-            settings.storage.index_dir, settings.embeddings, settings.search, store
-        )
+        # Usually nothing to embed; a damaged index or a changed encoder means a rebuild,
+        # which the terminal is told about with a progress bar instead of a silent wait.
+        progress = TerminalProgress(always=False)
+        try:
+            searcher = await Searcher.load(
+                settings.storage.index_dir,
+                settings.embeddings,
+                settings.search,
+                store,
+                progress=progress,
+                models=settings.storage.models_dir,
+            )
+        finally:
+            progress.close()
         answer = await searcher.ask(question, k=args.k, date_from=date_from, date_to=date_to)
     if args.json:
         print_json({**hit.event.to_dict(), "score": hit.score} for hit in answer.hits)
