@@ -226,6 +226,13 @@ async def test_per_server_edition_zh_and_en_on_one_database(
     listing = await reader_en.slash(en_room, "event", date=day.isoformat())
     assert f"{english} events" in listing.response.content and "北京" not in shown(listing)
 
+    # /event's date suggestions count the server's edition only.
+    choices = await reader_zh.autocomplete(zh_room, "event", "date", OLD[0].isoformat())
+    assert [c["value"] for c in choices] == [day.isoformat()] and "2 events" in choices[0]["name"]
+    choices = await reader_en.autocomplete(en_room, "event", "date", OLD[0].isoformat())
+    assert [c["value"] for c in choices][:2] == [d.isoformat() for d in OLD]
+    assert f"{english} events" in choices[1]["name"]
+
     answer = await reader_zh.slash(zh_room, "ask", question="北京地震")
     assert "北京发生五级地震" in shown(answer) and "Paris" not in shown(answer)
     answer = await reader_en.slash(en_room, "ask", question="北京地震")

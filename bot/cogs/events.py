@@ -32,7 +32,7 @@ class EventsCog(commands.Cog):
         events = await self.bot.store.events_on(day, lang=edition)
         if not events:
             await interaction.response.send_message(
-                await self._nothing_on(day), allowed_mentions=NO_MENTIONS
+                await self._nothing_on(day, edition), allowed_mentions=NO_MENTIONS
             )
             return
         count = f"{len(events)} event" + ("s" if len(events) != 1 else "")
@@ -41,9 +41,9 @@ class EventsCog(commands.Cog):
             interaction, event_pages(events, self.bot.archive_settings.base_url, heading)
         )
 
-    async def _nothing_on(self, day: dt.date) -> str:
+    async def _nothing_on(self, day: dt.date, edition: str | None) -> str:
         radius = dt.timedelta(days=31)
-        near = await self.bot.store.counts_per_day(day - radius, day + radius)
+        near = await self.bot.store.counts_per_day(day - radius, day + radius, edition)
         text = f"No events on {long_date(day)} in the archive."
         if near:
             closest = sorted(near, key=lambda item: abs((item[0] - day).days))[:3]
@@ -55,13 +55,17 @@ class EventsCog(commands.Cog):
     async def event_date_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return await date_choices(self.bot, current)
+        edition = await self.bot.edition_for(interaction.guild_id)
+        return await date_choices(self.bot, current, edition)
 
 
-async def date_choices(bot: DatelineBot, current: str) -> list[app_commands.Choice[str]]:
-    """Days with events near what was typed: nearest first, or the newest days."""
+async def date_choices(
+    bot: DatelineBot, current: str, edition: str | None = None
+) -> list[app_commands.Choice[str]]:
+    """Days with events of ``edition`` near what was typed: nearest first, or the newest
+    days."""
     window = suggestion_window(current)
-    counts = await bot.store.counts_per_day(window.date_from, window.date_to)
+    counts = await bot.store.counts_per_day(window.date_from, window.date_to, edition)
     anchor = window.anchor
     if anchor is None:
         chosen = list(reversed(counts[-MAX_CHOICES:]))
