@@ -101,15 +101,21 @@ async def update_index(
     rebuild: bool = False,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    base: VectorIndex | None = None,
 ) -> tuple[VectorIndex, IndexReport]:
     """Sync the saved index with ``store`` and save it; returns the index and what was done.
 
     ``on_total(n)`` is called once with the number of events to look at, ``progress(n)``
-    after each batch of ``n`` of them (for a progress bar).
+    after each batch of ``n`` of them (for a progress bar). ``base``: the index as the caller
+    holds it, the same as the saved one (``Searcher.refresh``): a copy of it is updated
+    instead of reading the files again; ``base`` itself is never changed.
     """
     started = time.perf_counter()
     directory = index_dir
-    index, rebuilt_because = await _load_or_start(directory, encoder, rebuild)
+    if base is not None and not rebuild and _usable(base, encoder) is None:
+        index, rebuilt_because = await asyncio.to_thread(base.copy), None
+    else:
+        index, rebuilt_because = await _load_or_start(directory, encoder, rebuild)
     hashes = await store.event_hashes()
     gone = [i for i in index.entries if i not in hashes]
     removed = index.remove(gone)
