@@ -150,7 +150,10 @@ class Store:
     async def _setup(self) -> None:
         # Only takes effect on a new, empty database file (before WAL mode writes a header).
         await self._conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-        await self._conn.execute("PRAGMA journal_mode = WAL")
+        # Pragmas that answer with a row are fetched: a statement left unfinished keeps a
+        # read transaction open, and a checkpoint on this connection then fails with
+        # "database table is locked" (bulk_writes).
+        await self._fetch("PRAGMA journal_mode = WAL")
         await self._conn.execute("PRAGMA synchronous = NORMAL")
         await self._conn.execute("PRAGMA foreign_keys = ON")
         await self._conn.execute("PRAGMA busy_timeout = 5000")
@@ -198,9 +201,7 @@ class Store:
         into the database every 16 MB instead of every 1,000 pages, and once more at the end."""
         await self._conn.execute(f"PRAGMA cache_size = {WRITE_CACHE_KIB}")
         (page_size,) = (await self._fetch("PRAGMA page_size"))[0]
-        await self._conn.execute(
-            f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_BYTES // page_size}"
-        )
+        await self._fetch(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_BYTES // page_size}")
         self._bulk = True
         try:
             yield
@@ -208,9 +209,9 @@ class Store:
                 await self._in_thread(self._drop_unused_links_in_transaction)
         finally:
             self._bulk = False
-            await self._conn.execute("PRAGMA wal_autocheckpoint = 1000")
+            await self._fetch("PRAGMA wal_autocheckpoint = 1000")
             try:
-                await self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                await self._fetch("PRAGMA wal_checkpoint(PASSIVE)")
             except sqlite3.OperationalError as exc:
                 # Another connection's reader holds the log ("table is locked"): SQLite
                 # checkpoints it later by itself; the written data is safe either way.
@@ -610,17 +611,22 @@ class Store:
         )
 
     async def counts_per_day(
-        self, date_from: dt.date | None = None, date_to: dt.date | None = None
+        self,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+        lang: str | None = None,
     ) -> list[tuple[dt.date, int]]:
-        """(day, number of events) for every day that has events, in date order."""
-        sql = "SELECT date, COUNT(*) FROM events WHERE date >= ? AND date <= ? GROUP BY date"
-        rows = await self._fetch(
-            sql + " ORDER BY date",
-            (
-                (date_from or dt.date.min).isoformat(),
-                (date_to or dt.date.max).isoformat(),
-            ),
-        )
+        """(day, number of events) for every day that has events, in date order; ``lang``
+        counts one edition only (a server's ``/dateline edition``)."""
+        sql = "SELECT date, COUNT(*) FROM events WHERE date >= ? AND date <= ?"
+        params: list[Any] = [
+            (date_from or dt.date.min).isoformat(),
+            (date_to or dt.date.max).isoformat(),
+        ]
+        if lang:
+            sql += " AND lang = ?"
+            params.append(lang)
+        rows = await self._fetch(sql + " GROUP BY date ORDER BY date", params)
         return [(dt.date.fromisoformat(d), int(n)) for d, n in rows]
 
     async def event_hashes(self) -> dict[int, str]:

@@ -1,4 +1,5 @@
-"""Shared by the benchmarks: settings and a ready database + index for archive-en."""
+"""Shared by the benchmarks: settings and a ready database + index for archive-en (or
+archive-zh)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parent.parent
 ARCHIVE_EN = REPO.parent / "shared" / "data" / "archive-en"
+ARCHIVE_ZH = REPO.parent / "shared" / "data" / "archive-zh"
+
 # ONNX exports for benchmarks that run in a temporary storage dir: kept between runs.
 BENCH_MODELS = Path(tempfile.gettempdir()) / "dateline-bench-models"
 
@@ -52,10 +55,10 @@ def bench_settings(config: Path | None) -> Iterator[Settings]:
         yield settings_from_dict({"storage": {"dir": tmp}})
 
 
-async def ensure_ingested(settings: Settings, store: object) -> None:
+async def ensure_ingested(settings: Settings, store: object, archive: Path = ARCHIVE_EN) -> None:
     from archive.ingest import ingest
     from archive.store import Store
 
     assert isinstance(store, Store)
     if await store.count_events() == 0:
-        await ingest(store, ARCHIVE_EN)
+        await ingest(store, archive)

@@ -1,6 +1,12 @@
 """Retrieval quality on a hand-written question set (bench/questions.json) over archive-en.
 
-    .venv/bin/python bench/eval.py [--config FILE] [--k 10] [--backends onnx,torch]
+    .venv/bin/python bench/eval.py [--config FILE] [--k 10] [--backends onnx,torch] [--group]
+    .venv/bin/python bench/eval.py --archive zh [--config FILE]   # bench/questions_zh.json
+
+``--archive zh`` scores the Chinese questions of bench/questions_zh.json over archive-zh (a
+fresh database gets archive-zh; with ``--config``, that database must hold archive-zh) and
+asks for the ``zh`` edition only, as ``/ask`` does in a server whose edition is zh.
+``--questions FILE`` scores another set written in the same format.
 
 Prints Recall@1, Recall@5 and MRR (over questions that have an answer; a question whose answer
 is "nothing close" counts as a miss) for keyword-only, dense-only and hybrid search, and how
@@ -32,6 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from bench._setup import (  # noqa: E402
+    ARCHIVE_EN,
+    ARCHIVE_ZH,
     add_config_argument,
     bench_encoder,
     bench_settings,
@@ -40,6 +48,11 @@ from bench._setup import (  # noqa: E402
 from dateline.config import Settings  # noqa: E402
 
 QUESTIONS = Path(__file__).resolve().parent / "questions.json"
+# Per archive edition: its folder and its default question set.
+ARCHIVES = {
+    "en": (ARCHIVE_EN, QUESTIONS),
+    "zh": (ARCHIVE_ZH, Path(__file__).resolve().parent / "questions_zh.json"),
+}
 MODES = ("keyword", "dense", "hybrid")
 
 
@@ -82,13 +95,15 @@ class Score:
     false_abstained: int = 0  # "nothing close" on a question with an answer
 
 
-async def evaluate(searcher: object, questions: list[Question], mode: str, k: int) -> Score:
+async def evaluate(
+    searcher: object, questions: list[Question], mode: str, k: int, lang: str | None = None
+) -> Score:
     from embeddings.search import Searcher
 
     assert isinstance(searcher, Searcher)
     score = Score()
     for question in questions:
-        answer = await searcher.ask(question.text, k=k, mode=mode)  # type: ignore[arg-type]
+        answer = await searcher.ask(question.text, k=k, mode=mode, lang=lang)  # type: ignore[arg-type]
         if not question.answers:
             score.unanswerable += 1
             score.abstained += answer.nothing_close
@@ -168,17 +183,30 @@ async def main() -> None:
     parser.add_argument(
         "--backends", default="onnx,torch", help="encoder backends to evaluate, in order"
     )
+    parser.add_argument(
+        "--archive",
+        choices=sorted(ARCHIVES),
+        default="en",
+        help="which edition to score (zh: bench/questions_zh.json over archive-zh)",
+    )
+    parser.add_argument(
+        "--questions", type=Path, help="question set (default: the archive's own, see above)"
+    )
     args = parser.parse_args()
+    archive, default_questions = ARCHIVES[args.archive]
+    lang = None if args.archive == "en" else args.archive
 
     from archive.store import Store
 
     vectors: dict[str, dict[int, np.ndarray]] = {}
     with bench_settings(args.config) as settings:
         async with Store.open(settings.storage.database) as store:
-            await ensure_ingested(settings, store)
-            questions = await load_questions(store)
+            await ensure_ingested(settings, store, archive)
+            questions = await load_questions(store, args.questions or default_questions)
             for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
-                vectors[backend] = await evaluate_backend(settings, store, questions, backend, args)
+                vectors[backend] = await evaluate_backend(
+                    settings, store, questions, backend, args, lang
+                )
     names = list(vectors)
     for other in names[1:]:
         first, second = vectors[names[0]], vectors[other]
@@ -197,6 +225,7 @@ async def evaluate_backend(
     questions: list[Question],
     backend: str,
     args: argparse.Namespace,
+    lang: str | None = None,
 ) -> dict[int, np.ndarray]:
     from embeddings.search import Searcher
 
@@ -220,7 +249,7 @@ async def evaluate_backend(
           " there is no answer | wrongly says it |")  # fmt: skip
     print("|---------|---------:|---------:|-------:|---:|---:|")
     for mode in MODES:
-        s = await evaluate(searcher, questions, mode, args.k)
+        s = await evaluate(searcher, questions, mode, args.k, lang)
         print(
             f"| {mode:<7} | {s.at1 / s.answerable:.3f} | {s.at5 / s.answerable:.3f}"
             f" | {s.reciprocal / s.answerable:.3f}"
@@ -230,7 +259,7 @@ async def evaluate_backend(
         await print_grouped(searcher, store, questions, args.k)
     if args.show:
         for q in questions:
-            answer = await searcher.ask(q.text, k=5)
+            answer = await searcher.ask(q.text, k=5, lang=lang)
             top = [h.event.id for h in answer.hits]
             if (q.answers and (not top or top[0] not in q.answers)) or (
                 not q.answers and not answer.nothing_close

@@ -334,18 +334,43 @@ class BotState:
         await self._conn.commit()
         return cur.rowcount > 0
 
+    async def open_feed_claims(
+        self, feed_id: int, event_ids: Sequence[int]
+    ) -> dict[int, dt.datetime]:
+        """Of ``event_ids``, those claimed for the feed and not (yet) marked sent, with the
+        time they were claimed: in flight in some process, or left by one that died."""
+        rows = await self._fetch(
+            "SELECT event_id, claimed_at FROM bot_feed_deliveries WHERE feed_id = ?"
+            " AND status = 'claimed'",
+            (feed_id,),
+        )
+        wanted = set(event_ids)
+        return {int(i): _utc_parse(at) for i, at in rows if int(i) in wanted}
+
     async def claim_feed_events(
-        self, feed_id: int, event_ids: Sequence[int], now: dt.datetime
+        self,
+        feed_id: int,
+        event_ids: Sequence[int],
+        now: dt.datetime,
+        *,
+        lease: dt.timedelta | None = None,
     ) -> list[int]:
-        """Claim ``event_ids`` for a feed before posting them; returns those claimed now
-        (an event claimed or sent before is never returned again)."""
+        """Claim ``event_ids`` for a feed before posting them; returns those claimed now.
+
+        An event sent before is never returned again; one claimed before only when its claim
+        is older than ``lease`` (the process that claimed it died before recording the post:
+        see ``open_feed_claims``). Each claim is one atomic statement, so two processes
+        never both take the same event."""
         claimed = []
         stamp = _utc_text(now)
+        expired = _utc_text(now - lease) if lease is not None else ""
         for event_id in event_ids:
             async with self._conn.execute(
                 "INSERT INTO bot_feed_deliveries (feed_id, event_id, status, claimed_at)"
-                " VALUES (?, ?, 'claimed', ?) ON CONFLICT DO NOTHING RETURNING event_id",
-                (feed_id, event_id, stamp),
+                " VALUES (?, ?, 'claimed', ?) ON CONFLICT (feed_id, event_id) DO UPDATE"
+                " SET claimed_at = excluded.claimed_at"
+                " WHERE status = 'claimed' AND claimed_at <= ? RETURNING event_id",
+                (feed_id, event_id, stamp, expired),
             ) as cur:
                 if await cur.fetchone() is not None:
                     claimed.append(event_id)

@@ -211,6 +211,21 @@ class VectorIndex:
         result.add(ids, vectors, entries)
         return result
 
+    def copy(self) -> VectorIndex:
+        """An independent copy (the FAISS index cloned in memory): update it while readers
+        keep searching this one."""
+        faiss = _lazy.faiss()
+        copied = VectorIndex(
+            faiss.clone_index(self._index),
+            model=self.model,
+            dimension=self.dimension,
+            kind=self.kind,
+            entries=self._entries,  # copied by the constructor
+            table=self._table,  # never changed in place: replaced when entries change
+        )
+        copied.nprobe = self.nprobe
+        return copied
+
     # ----- contents -------------------------------------------------------------------
 
     @property

@@ -120,16 +120,22 @@ async def update_index(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     on_rebuild: Callable[[str], None] | None = None,
+    base: VectorIndex | None = None,
 ) -> tuple[VectorIndex, IndexReport]:
     """Sync the saved index with ``store`` and save it; returns the index and what was done.
 
     ``on_rebuild(reason)`` is called when the saved index is thrown away, ``on_total(n)``
     once with the number of events to look at, ``progress(n)`` after each batch of ``n`` of
-    them (for a progress bar).
+    them (for a progress bar). ``base``: the index as the caller holds it, the same as the
+    saved one (``Searcher.refresh``): a copy of it is updated instead of reading the files
+    again; ``base`` itself is never changed.
     """
     started = time.perf_counter()
     directory = index_dir
-    index, rebuilt_because = await _load_or_start(directory, encoder, rebuild)
+    if base is not None and not rebuild and _usable(base, encoder) is None:
+        index, rebuilt_because = await asyncio.to_thread(base.copy), None
+    else:
+        index, rebuilt_because = await _load_or_start(directory, encoder, rebuild)
     if rebuilt_because and on_rebuild:
         on_rebuild(rebuilt_because)
     elif rebuilt_because:

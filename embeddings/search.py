@@ -156,12 +156,16 @@ class Searcher:
     async def refresh(self) -> IndexReport:
         """Re-sync the index with the store (after an ingest while the bot runs).
 
-        The new index is built aside (loaded from disk, updated, saved) and swapped in with one
-        assignment: a question asked meanwhile is answered from the old index, whole."""
+        The new index is built aside (a copy of the one in memory, or the saved one when
+        another process rewrote it; updated, saved) and swapped in with one assignment: a
+        question asked meanwhile is answered from the old index, whole."""
         async with self._refreshing:
+            token, _ = await self._sources_version()
+            ours = token is not None and token == self._seen[0]
             index, report = await update_index(
-                self._index_dir, self._embedding, self._store, self._encoder
-            )
+                self._index_dir, self._embedding, self._store, self._encoder,
+                base=self._index if ours else None,
+            )  # fmt: skip
             self._index = index  # the swap
             self._editions = {}
             self._seen = await self._sources_version()

@@ -12,7 +12,7 @@ import discord
 import pytest
 
 from bot.cogs.daily import marker
-from tests.bot_fixtures import assert_no_mentions_allowed
+from tests.bot_fixtures import assert_no_mentions_allowed, make_event
 
 HOUR = 3600.0
 
@@ -304,3 +304,39 @@ async def test_access_lost_for_days_switches_the_posts_off(simcord_env, bot_stat
     assert "refused access to the channel 3 days in a row (403" in settings.disabled_reason
     await advance_to(env, utc(5, 23, 0))
     assert len(await bot_state.daily_posts(guild.id)) == 3
+
+
+def posted_text(message) -> str:
+    return message.content + "".join(
+        (e.title or "") + (e.description or "") for e in message.embeds
+    )
+
+
+@pytest.mark.simcord(settle_timeout=30)
+async def test_a_zh_server_and_an_en_server_on_one_database_get_their_own_edition(
+    simcord_env, bot_store
+):
+    # Chinese events on 1 January of earlier years, beside the English ones of the fixture.
+    zh = [
+        make_event(dt.date(2015, 1, 1), "lituo-ouyuan", "立陶宛正式启用欧元", lang="zh"),
+        make_event(dt.date(2018, 1, 1), "wuhan-qiao", "武汉长江新桥通车", lang="zh"),
+    ]
+    await bot_store.write_events([(None, e) for e in zh])
+    env = simcord_env
+    zh_guild, zh_channel = await configure(env, name="zh")
+    _, en_channel = await configure(env, name="en")
+    result = await admin(env, zh_guild, "zh-admin").slash(
+        zh_channel, "dateline edition", edition="zh"
+    )
+    assert "`zh` edition" in result.response.content
+    await advance_to(env, utc(1, 9, 1))
+
+    [zh_post] = daily_posts(zh_channel)
+    text = posted_text(zh_post)
+    assert "2 events" in zh_post.content
+    assert "立陶宛正式启用欧元" in text and "武汉长江新桥通车" in text
+    assert "Lithuania" not in text and "Bolsonaro" not in text
+    [en_post] = daily_posts(en_channel)
+    text = posted_text(en_post)
+    assert "Lithuania adopts the euro" in text and "Bolsonaro" in text
+    assert "立陶宛" not in text and "武汉" not in text

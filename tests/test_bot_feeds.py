@@ -232,6 +232,13 @@ async def test_per_server_edition_zh_and_en_on_one_database(
     listing = await reader_en.slash(en_room, "event", date=day.isoformat())
     assert f"{english} events" in listing.response.content and "北京" not in shown(listing)
 
+    # /event's date suggestions count the server's edition only.
+    choices = await reader_zh.autocomplete(zh_room, "event", "date", OLD[0].isoformat())
+    assert [c["value"] for c in choices] == [day.isoformat()] and "2 events" in choices[0]["name"]
+    choices = await reader_en.autocomplete(en_room, "event", "date", OLD[0].isoformat())
+    assert [c["value"] for c in choices][:2] == [d.isoformat() for d in OLD]
+    assert f"{english} events" in choices[1]["name"]
+
     answer = await reader_zh.slash(zh_room, "ask", question="北京地震")
     assert "北京发生五级地震" in shown(answer) and "Paris" not in shown(answer)
     answer = await reader_en.slash(en_room, "ask", question="北京地震")
@@ -245,3 +252,91 @@ async def test_per_server_edition_zh_and_en_on_one_database(
     await env.advance_time(INTERVAL + 1)
     [post] = feed_posts(zh_room)
     assert "1 new event" in post.content and "武汉" in posted_text(post)
+
+
+async def ingest_elsewhere(living: Settings) -> list[int]:
+    """Another process (cron, `dateline follow`) ingests the new day; its event ids."""
+    copy_days("archive-en", living.archive.path, [NEW])
+    async with Store.open(living.storage.database) as other:
+        await ingest(other, living.archive.path)
+        return [e.id for e in await other.events_on(NEW)]
+
+
+@pytest.mark.simcord(settle_timeout=120)
+async def test_a_claim_left_by_a_dead_process_is_taken_over_after_its_lease(
+    simcord_env: Any, living: Settings, living_store: Store
+) -> None:
+    env = simcord_env
+    guild = env.create_guild("g")
+    room = guild.create_text_channel("news")
+    await admin(env, guild).slash(room, "dateline feed add", channel=room)
+    state = BotState(living_store.connection)
+    [feed] = await state.feeds(guild.id)
+    ids = await ingest_elsewhere(living)
+    # A process claimed the new events just before this bot's next pass, then died.
+    claimed_at = env.now() + dt.timedelta(seconds=INTERVAL - 60)
+    assert await state.claim_feed_events(feed.id, ids, claimed_at) == ids
+    await env.advance_time(INTERVAL + 1)
+    # Its claim is a minute old: it may still be posting, so nothing goes out...
+    assert feed_posts(room) == []
+    assert {s for _, s in await state.feed_deliveries(feed.id)} == {"claimed"}
+    await env.advance_time(INTERVAL + 1)
+    # ...and once the lease has run out, the batch is taken over and posted exactly once.
+    [post] = feed_posts(room)
+    assert f"{len(ids)} new events" in post.content and f"feed #{feed.id}" in post.content
+    await env.advance_time(INTERVAL + 1)
+    assert feed_posts(room) == [post]
+    assert await state.feed_deliveries(feed.id) == [(i, "sent") for i in sorted(ids)]
+
+
+@pytest.mark.simcord(settle_timeout=120)
+async def test_a_post_made_before_a_crash_is_found_in_the_channel_not_posted_again(
+    simcord_env: Any, living: Settings, living_store: Store, living_bot: Any
+) -> None:
+    env = simcord_env
+    guild = env.create_guild("g")
+    room = guild.create_text_channel("news")
+    await admin(env, guild).slash(room, "dateline feed add", channel=room)
+    state = BotState(living_store.connection)
+    [feed] = await state.feeds(guild.id)
+    copy_days("archive-en", living.archive.path, [NEW])
+    await env.advance_time(INTERVAL + 1)
+    [post] = feed_posts(room)
+    # As if the process died after Discord accepted the message but before it was recorded.
+    await living_store.connection.execute(
+        "UPDATE bot_feed_deliveries SET status = 'claimed', message_id = NULL"
+    )
+    await living_store.connection.execute(
+        "UPDATE bot_feeds SET after_event_id = ?", (feed.after_event_id,)
+    )
+    await living_store.connection.commit()
+    await env.restart_bot(living_bot())
+    await env.advance_time(INTERVAL + 1)
+    assert feed_posts(room) == [post]
+    deliveries = await state.feed_deliveries(feed.id)
+    assert deliveries and {s for _, s in deliveries} == {"sent"}
+    rows = await state.open_feed_claims(feed.id, [i for i, _ in deliveries])
+    assert rows == {}
+    async with living_store.connection.execute(
+        "SELECT DISTINCT message_id FROM bot_feed_deliveries"
+    ) as cur:
+        assert [row[0] for row in await cur.fetchall()] == [post.id]
+
+
+@pytest.mark.simcord(settle_timeout=60)
+async def test_removing_a_feed_that_does_not_exist_says_so_privately(simcord_env: Any) -> None:
+    env = simcord_env
+    mine, theirs = env.create_guild("mine"), env.create_guild("theirs")
+    room, other_room = mine.create_text_channel("news"), theirs.create_text_channel("news")
+    boss, other_boss = admin(env, mine), admin(env, theirs)
+    result = await boss.slash(room, "dateline feed remove", feed=42)
+    assert result.ephemeral and "No feed #42 here" in result.response.content
+    assert "feed list" in result.response.content
+    # Another server's feed is not this server's to remove.
+    await other_boss.slash(other_room, "dateline feed add", channel=other_room)
+    result = await boss.slash(room, "dateline feed remove", feed=1)
+    assert result.ephemeral and "No feed #1 here" in result.response.content
+    listing = await other_boss.slash(other_room, "dateline feed list")
+    assert listing.response.content.startswith("#1 →")
+    # Both were the user's mistake: answered privately, not raised as errors.
+    assert env.errors == []

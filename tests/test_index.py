@@ -75,6 +75,21 @@ def test_adding_an_existing_id_replaces_it_and_remove_forgets_it():
     assert all(i != ids[0] for i, _ in index.search(vectors[1], 20))
 
 
+def test_a_copy_changes_without_touching_the_original(tmp_path):
+    index, ids, vectors = flat_index()
+    index.save(tmp_path)
+    loaded = VectorIndex.load(tmp_path)  # entries still in their table form
+    assert loaded is not None
+    for original in (index, loaded):
+        copy = original.copy()
+        copy.add(np.array([999]), random_vectors(1, seed=9), entries_for([999]))
+        copy.remove([int(ids[0])])
+        assert original.count == 20 and 999 not in original.entries
+        assert int(ids[0]) in original.entries and original.search(vectors[0], 1)[0][0] == ids[0]
+        assert copy.count == 20 and 999 in copy.entries and int(ids[0]) not in copy.entries
+        assert sorted(original.ids_between(None, None).tolist()) == ids.tolist()
+
+
 def test_choose_kind_follows_the_threshold():
     assert choose_kind(50_000, 50_000) == FLAT
     assert choose_kind(50_001, 50_000) == IVF_SQ8

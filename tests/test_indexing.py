@@ -276,3 +276,34 @@ async def test_a_huge_headline_is_cut_before_embedding_with_a_warning(
     assert 0 < encoder.longest <= MAX_EMBEDDED_CHARS
     assert any("text cut" in r.getMessage() and huge.path in r.getMessage()
                for r in caplog.records)  # fmt: skip
+
+
+async def test_an_index_held_in_memory_is_updated_as_a_copy_without_reading_the_files(
+    search_settings, sample_store, fake_encoder, monkeypatch
+):
+    directory = search_settings.storage.index_dir
+    held = await build_index(directory, search_settings.embeddings, sample_store, fake_encoder)
+    before = dict(held.entries)
+    ids = sorted(before)
+    await change_event(sample_store, ids[0], headline="Bombs explode in four banks")
+    (new_id,) = await add_events(sample_store, [make_event("2016-01-01", "New", None, (), 99)])
+    await sample_store.write_events([], deletes=[ids[2]])
+
+    def no_disk(directory):
+        raise AssertionError("the saved index was read")
+
+    monkeypatch.setattr(VectorIndex, "load", no_disk)
+    encoder = FakeEncoder()
+    index, report = await update_index(
+        directory, search_settings.embeddings, sample_store, encoder, base=held
+    )
+    assert encoder.texts_encoded == 2 and (report.embedded, report.removed) == (2, 1)
+    assert new_id in index.entries and ids[2] not in index.entries
+    best = index.search(encoder.encode(["Bombs explode in four banks"])[0], 1)
+    assert best[0][0] == ids[0]
+    # The held index, which readers may be searching, is untouched.
+    assert held.entries == before and held.count == N and new_id not in held.entries
+    # And what was saved is the updated index.
+    monkeypatch.undo()
+    saved = VectorIndex.load(directory)
+    assert saved is not None and saved.entries == index.entries

@@ -168,6 +168,9 @@ async def test_queries(fresh_db: Store) -> None:
         (dt.date(2004, 3, 14), 1),
         (dt.date(2010, 7, 1), 1),
     ]
+    en = await fresh_db.counts_per_day(dt.date(2004, 1, 1), dt.date(2012, 1, 1), lang="en")
+    assert en == await fresh_db.counts_per_day(dt.date(2004, 1, 1), dt.date(2012, 1, 1))
+    assert await fresh_db.counts_per_day(lang="zh") == []
     hits = await fresh_db.search_text("floods in Lagos")
     assert {i for i, _ in hits} == {ids[0], ids[2]}
     assert hits == sorted(hits, key=lambda h: -h[1])

@@ -36,7 +36,7 @@ class EventsCog(commands.Cog):
         edition = await self.bot.edition_for(interaction.guild_id)
         events = await read_or_defer(interaction, self.bot.store.events_on(day, lang=edition))
         if not events:
-            await respond(interaction, await self._nothing_on(day))
+            await respond(interaction, await self._nothing_on(day, edition))
             return
         count = f"{len(events)} event" + ("s" if len(events) != 1 else "")
         heading = f"**{long_date(day)}** · {count}"
@@ -44,9 +44,9 @@ class EventsCog(commands.Cog):
             interaction, event_pages(events, self.bot.archive_settings.base_url, heading)
         )
 
-    async def _nothing_on(self, day: dt.date) -> str:
+    async def _nothing_on(self, day: dt.date, edition: str | None) -> str:
         radius = dt.timedelta(days=31)
-        near = await self.bot.store.counts_per_day(day - radius, day + radius)
+        near = await self.bot.store.counts_per_day(day - radius, day + radius, edition)
         text = f"No events on {long_date(day)} in the archive."
         if near:
             closest = sorted(near, key=lambda item: abs((item[0] - day).days))[:3]
@@ -60,17 +60,18 @@ class EventsCog(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         schedule = await self.bot.schedule_for(interaction.guild_id)
         today = local_today(self.bot.clock(), schedule)
-        return await date_choices(self.bot, current, today=today)
+        edition = await self.bot.edition_for(interaction.guild_id)
+        return await date_choices(self.bot, current, edition, today=today)
 
 
 async def date_choices(
-    bot: DatelineBot, current: str, *, today: dt.date | None = None
+    bot: DatelineBot, current: str, edition: str | None = None, *, today: dt.date | None = None
 ) -> list[app_commands.Choice[str]]:
-    """Days with events near what was typed: nearest first; for a month-day ("November 26"),
-    that day in every year with events, newest first; for nothing typed, ``today`` and then
-    the newest days."""
+    """Days with events of ``edition`` near what was typed: nearest first; for a month-day
+    ("November 26"), that day in every year with events, newest first; for nothing typed,
+    ``today`` and then the newest days."""
     window = suggestion_window(current)
-    counts = await bot.store.counts_per_day(window.date_from, window.date_to)
+    counts = await bot.store.counts_per_day(window.date_from, window.date_to, edition)
     anchor = window.anchor
     if window.month_day is not None:
         month_day = window.month_day

@@ -14,7 +14,10 @@ A plain task (``bot.timer.PeriodicJob``, started in ``cog_load``) runs every
    of its edition, matching its filter (the same hybrid search and relevance floor as
    ``/ask``). One message per feed and pass, "+N more" beyond ``FEED_SHOWN``; each (feed,
    event) is claimed in the database before posting, so it goes out at most once across
-   restarts and crashes. A feed whose channel is gone or forbidden gets its error recorded
+   restarts. A claim older than ``FEED_CLAIM_LEASE`` was left by a process that died
+   mid-post: it is taken over, and the channel's recent history is first searched for that
+   post (its ``feed_marker`` line) so the batch is neither lost nor posted twice. A feed
+   whose channel is gone or forbidden gets its error recorded
    (``/dateline feed list`` shows it) and the other feeds go on.
 
 ``/dateline feed add|list|remove`` and ``/dateline edition`` are added to the ``/dateline``
@@ -23,7 +26,10 @@ group of the settings cog (Manage Server only, like the rest of it).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import re
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import discord
@@ -51,14 +57,36 @@ RETRY_PASS = 60.0
 FEED_BATCH = 200
 # Events listed in one feed message; more are counted as "+N more".
 FEED_SHOWN = 10
+# A claim older than this belongs to a process that died while posting (as the daily post).
+FEED_CLAIM_LEASE = dt.timedelta(minutes=5)
+# Messages of a feed's channel searched for a post made just before a crash.
+HISTORY_LOOKBACK = 50
 EDITIONS = ("en", "zh")
 REQUIRED = ("view_channel", "send_messages", "embed_links")
 
 
+_MARKER = re.compile(r"feed #(\d+) · events (\d+)–(\d+)")
+
+
+def feed_marker(feed_id: int, event_ids: Sequence[int]) -> str:
+    """The line that identifies a feed post and the events it carries (the range of their
+    ids), found again in the channel after a crash."""
+    return f"feed #{feed_id} · events {min(event_ids)}–{max(event_ids)}"
+
+
+def parse_marker(text: str, feed_id: int) -> tuple[int, int] | None:
+    """The (lowest, highest) event id of a post of feed ``feed_id``, from its marker."""
+    for match in _MARKER.finditer(text):
+        if int(match[1]) == feed_id:
+            return int(match[2]), int(match[3])
+    return None
+
+
 def feed_message(
-    events: list[Event], base_url: str, query: str | None
+    events: list[Event], base_url: str, query: str | None, marker: str = ""
 ) -> tuple[str, discord.Embed]:
-    """One message for a feed's new events: a line per event, "+N more" with day links."""
+    """One message for a feed's new events: a line per event, "+N more" with day links;
+    ``marker`` goes on a small line of its own."""
     shown = events[:FEED_SHOWN]
     lines = [
         truncate(f"**{long_date(e.date)}** · {link(e.headline, archive_url(e, base_url))}", 400)
@@ -74,12 +102,14 @@ def feed_message(
         lines.append(f"+{len(rest)} more ({day_links}; `/event` lists a whole day)")
     count = f"{len(events)} new event" + ("s" if len(events) != 1 else "")
     content = f"**{count}** in the archive" + (f" matching “{escape(query)}”" if query else "")
+    if marker:
+        content = truncate(content, 1900) + f"\n-# {marker}"
     embed = discord.Embed(
         title="New in the archive",
         description=truncate("\n".join(lines), 4000),
         colour=discord.Colour.green(),
     )
-    return truncate(content, 2000), embed
+    return content, embed
 
 
 class FeedsCog(commands.Cog):
@@ -172,25 +202,75 @@ class FeedsCog(commands.Cog):
             await state.advance_feed(feed.id, seen)
             return
         now = self.bot.clock()
-        claimed = set(await state.claim_feed_events(feed.id, [e.id for e in events], now))
+        ids = [e.id for e in events]
+        open_claims = await state.open_feed_claims(feed.id, ids)
+        claimed = set(await state.claim_feed_events(feed.id, ids, now, lease=FEED_CLAIM_LEASE))
+        # Claimed by a process that may still be posting them: look again next pass (if it
+        # died, its claims are taken over once the lease runs out).
+        waiting = [i for i in ids if i in open_claims and i not in claimed]
+        if waiting:
+            seen = min(seen, min(waiting) - 1)
+        taken_over = {i: open_claims[i] for i in claimed if i in open_claims}
         events = [e for e in events if e.id in claimed]
         if not events:
             await state.advance_feed(feed.id, seen)
             return
-        ids = [e.id for e in events]
         try:
             channel = await self._channel(feed.channel_id)
-            content, embed = feed_message(events, self.bot.archive_settings.base_url, feed.query)
+            if taken_over:
+                # A process died between its claim and recording its post: the post may be
+                # in the channel already.
+                events = await self._reconcile(channel, feed, events, taken_over, now)
+                if not events:
+                    await state.advance_feed(feed.id, seen)
+                    return
+            ids = [e.id for e in events]
+            content, embed = feed_message(
+                events, self.bot.archive_settings.base_url, feed.query, feed_marker(feed.id, ids)
+            )
             message = await channel.send(content, embed=embed, allowed_mentions=NO_MENTIONS)
         except (discord.HTTPException, discord.ClientException, LookupError) as exc:
             # Nothing went out: the events may be posted by a later pass.
-            await state.release_feed_claims(feed.id, ids)
+            await state.release_feed_claims(feed.id, [e.id for e in events])
             await state.set_feed_error(feed.id, _describe(exc), now)
             log.warning("feed %s (channel %s): %s", feed.id, feed.channel_id, _describe(exc))
             return
         await state.mark_feed_sent(feed.id, ids, message.id, now)
         await state.advance_feed(feed.id, seen)
         log.info("feed %s: posted %d new events to channel %s", feed.id, len(ids), feed.channel_id)
+
+    async def _reconcile(
+        self,
+        channel: discord.abc.Messageable,
+        feed: FeedRow,
+        events: list[Event],
+        taken_over: dict[int, dt.datetime],
+        now: dt.datetime,
+    ) -> list[Event]:
+        """Mark the taken-over events that an earlier post of this feed carries as sent (that
+        post's message); return the events still to post."""
+        after = min(taken_over.values()) - dt.timedelta(minutes=1)
+        posted: dict[int, int] = {}  # event id -> message id
+        try:
+            async for message in channel.history(limit=HISTORY_LOOKBACK, after=after):
+                if not (self.bot.user and message.author.id == self.bot.user.id):
+                    continue
+                span = parse_marker(message.content, feed.id)
+                if span is None:
+                    continue
+                for event_id in taken_over:
+                    if span[0] <= event_id <= span[1]:
+                        posted.setdefault(event_id, message.id)
+        except discord.Forbidden:
+            # Without Read Message History we can't tell; posting beats never posting.
+            log.warning("feed %s: can't read the history of channel %s to check for an"
+                        " earlier post", feed.id, feed.channel_id)  # fmt: skip
+        for message_id in set(posted.values()):
+            done = [i for i, m in posted.items() if m == message_id]
+            await self.bot.state.mark_feed_sent(feed.id, done, message_id, now)
+            log.info("feed %s: %d events were posted before a crash (message %s)",
+                     feed.id, len(done), message_id)  # fmt: skip
+        return [e for e in events if e.id not in posted]
 
     async def _matching(self, query: str, events: list[Event]) -> set[int]:
         searcher = self.bot.searcher
