@@ -46,7 +46,7 @@ from functools import lru_cache
 from itertools import chain
 from urllib.parse import parse_qsl, urlencode
 
-from archive.models import Event, RelatedLink, Source
+from archive.models import NewEvent, RelatedLink, Source
 from archive.parser import DayEntry, EventPage
 from archive.text import has_mojibake, is_mangled, mangle, merge_tags, web_url
 
@@ -299,10 +299,10 @@ def merge_day(
     entries: tuple[DayEntry, ...],
     pages: list[EventPage],
     stats: MergeStats | None = None,
-) -> tuple[list[Event], int]:
+) -> tuple[list[NewEvent], int]:
     """Turn a day's listing and pages into events, merging copies (see ``archive.dedupe``).
 
-    Returns the events (id 0: not stored yet) and how many copies were merged away; counts
+    Returns the events (not stored yet) and how many copies were merged away; counts
     of inline sources are added to ``stats``."""
     stats = stats if stats is not None else MergeStats()
     by_slug = {page.slug: page for page in pages}
@@ -376,7 +376,9 @@ def merge_day(
     return events, merged_away
 
 
-def _event_of(date: dt.date, lang: str, position: int, group: _Group, stats: MergeStats) -> Event:
+def _event_of(
+    date: dt.date, lang: str, position: int, group: _Group, stats: MergeStats
+) -> NewEvent:
     pages = sorted(group.pages, key=_page_rank)
     if group.entry is not None and group.slugs:
         linked = [p for p in pages if p.slug == group.slugs[0]]
@@ -398,8 +400,7 @@ def _event_of(date: dt.date, lang: str, position: int, group: _Group, stats: Mer
     for page in pages:
         slugs.extend(page.earlier_slugs)
     canonical = group.slugs[0] if group.slugs else _fallback_slug(headline)
-    return Event(
-        id=0,
+    return NewEvent(
         lang=lang,
         date=date,
         slug=canonical,

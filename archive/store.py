@@ -31,7 +31,7 @@ from archive.migrations import (
     apply_migrations,
     check_not_newer,
 )
-from archive.models import Event, RelatedLink, Source
+from archive.models import Event, NewEvent, RelatedLink, Source
 from archive.rows import TAG_SEPARATOR, EventRows, event_rows
 
 log = logging.getLogger(__name__)
@@ -229,7 +229,7 @@ class Store:
 
     async def write_events(
         self,
-        upserts: Sequence[tuple[int | None, Event | EventRows]],
+        upserts: Sequence[tuple[int | None, NewEvent | EventRows]],
         deletes: Sequence[int] = (),
         day_folders: Sequence[tuple[str, str, str | None]] = (),
     ) -> WriteResult:

@@ -115,7 +115,7 @@ def chunk_sizes(total: int) -> list[int]:
 
 async def build(config: Path | None, size: int, work: Path) -> None:
     from archive.fts import fts_terms
-    from archive.models import Event
+    from archive.models import NewEvent
     from archive.store import Store
     from dateline.config import settings_from_dict
     from embeddings.encoder import load_encoder
@@ -152,8 +152,8 @@ async def build(config: Path | None, size: int, work: Path) -> None:
                     return " ".join(words)
 
                 events.append(
-                    Event(
-                        id=0, lang="en", date=source.date, slug=f"s{chunk}-{n}",
+                    NewEvent(
+                        lang="en", date=source.date, slug=f"s{chunk}-{n}",
                         headline=perturb(source.headline), summary=perturb(source.summary),
                         topic=source.topic, tags=source.tags, sources=(),
                         aliases=(f"s{chunk}-{n}",),

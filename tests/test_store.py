@@ -5,17 +5,17 @@ from pathlib import Path
 
 from archive.ingest import ingest
 from archive.migrations import ARCHIVE_MIGRATIONS
-from archive.models import Event, RelatedLink, Source
+from archive.models import NewEvent, RelatedLink, Source
 from archive.rows import content_hash
 from archive.store import PAGE_SIZE, Store
+from tests import records
 from tests.test_migrations import OLD_SCRIPTS
 
 DAY = dt.date(2016, 3, 14)
 
 
-def _event(slug: str, date: dt.date = DAY, **fields: object) -> Event:
+def _event(slug: str, date: dt.date = DAY, **fields: object) -> NewEvent:
     values: dict = dict(
-        id=0,
         lang="en",
         date=date,
         slug=slug,
@@ -27,7 +27,7 @@ def _event(slug: str, date: dt.date = DAY, **fields: object) -> Event:
         aliases=(slug,),
     )
     values.update(fields)
-    return Event(**values)
+    return NewEvent(**values)
 
 
 async def test_fresh_database_is_fully_migrated(fresh_db: Store) -> None:
@@ -72,8 +72,9 @@ async def test_write_and_read_back_every_field(fresh_db: Store) -> None:
     result = await fresh_db.write_events([(None, event)])
     (stored,) = await fresh_db.events_by_ids(list(result.inserted))
     assert stored.id == result.inserted[0]
-    assert stored == replace(event, id=stored.id)
+    assert stored == records.stored(event, stored.id)
     assert stored.content_hash == content_hash(event)
+    assert records.unstored(stored) == event
     assert await fresh_db.resolve("en", DAY, "a-copy") == stored.id
 
 
