@@ -334,23 +334,26 @@ def merge_day(
             keys.append(headline_key(group.entry.headline))
         return keys
 
-    # The first group (in order of ownership) of each set of linked slugs, and the keys of
-    # every group in an index, so that each page is compared with a few candidates only.
+    # Pages the day page does not link to, if any (most days have none): each joins the first
+    # group (in order of ownership) of its set of linked slugs, or a group whose headline key
+    # matches. The keys of every group go in an index, so that each page is compared with a
+    # few candidates only; it is built when a page first needs it (the result is the same:
+    # the index holds every group's keys whenever it is asked).
+    unlinked = [page for page in pages if page.slug not in owner]
     by_link: dict[str, int] = {}
     for slug, group_index in owner.items():
         by_link.setdefault(links.find(slug), group_index)
-    page_keys = {page.slug: headline_key(page.headline) for page in pages}
-    index = CandidateIndex()
-    for group_index, group in enumerate(groups):
-        for k in key_of(group):
-            index.add(k, group_index)
+    index: CandidateIndex | None = None
 
-    for page in sorted(pages, key=_page_rank):
-        if page.slug in owner:
-            continue
+    for page in sorted(unlinked, key=_page_rank):
         target = by_link.get(links.find(page.slug))
-        key = page_keys[page.slug]
+        key = headline_key(page.headline)
         if target is None:
+            if index is None:
+                index = CandidateIndex()
+                for group_index, group in enumerate(groups):
+                    for k in key_of(group):
+                        index.add(k, group_index)
             target = next(
                 (
                     i
@@ -368,11 +371,10 @@ def merge_day(
             groups[target].slugs.append(page.slug)
             merged_away += 1
         by_link.setdefault(links.find(page.slug), owner[page.slug])
-        index.add(key, owner[page.slug])
+        if index is not None:
+            index.add(key, owner[page.slug])
 
-    events = []
-    for position, group in enumerate(groups):
-        events.append(_event_of(date, lang, position, group, stats))
+    events = [_event_of(date, lang, n, group, stats) for n, group in enumerate(groups)]
     return events, merged_away
 
 
