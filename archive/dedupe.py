@@ -125,14 +125,19 @@ class CandidateIndex:
         n = len(key)
         if n < (MIN_KEY_CJK if _CJK.search(key) else MIN_KEY):
             return None
-        grams = [key[i : i + MIN_RUN] for i in range(n - MIN_RUN + 1)]
-        repeats = max(Counter(grams).values())
+        if len(_runs_of(key)) == n - MIN_RUN + 1:
+            repeats = 1  # every gram distinct (most keys): no need to count them
+        else:
+            repeats = max(Counter(key[i : i + MIN_RUN] for i in range(n - MIN_RUN + 1)).values())
         return max(1, math.ceil(math.ceil(MIN_COVERAGE * n) / (MIN_RUN * repeats)))
 
     def add(self, key: str, group: int) -> None:
         if not key:
             return
-        self._exact.setdefault(key, set()).add(group)
+        groups = self._exact.setdefault(key, set())
+        if group in groups:
+            return  # the group has this key already (a page and its day-page line, often)
+        groups.add(group)
         for gram in _runs_of(key):
             self._groups_of.setdefault(gram, set()).add(group)
         need = self._need_of(key)
