@@ -234,10 +234,13 @@ def _tag_note(rest: str) -> str | None:
     return None
 
 
-def _capped(text: str, limit: int, what: str, warnings: list[str]) -> str:
+def _capped(text: str, limit: int, what: str, warnings: list[str], entry: int = 0) -> str:
+    """``text`` cut at a word to ``limit``; the warning names ``what`` (of entry ``entry``
+    of a day page, when given: the name is written only for a text that is cut)."""
     if len(text) <= limit:
         return text
     cut = text.rfind(" ", limit // 2, limit)
+    what = f"{what} of entry {entry}" if entry else what
     warnings.append(f"{what} of {len(text):,} characters cut to {limit:,}")
     return text[: cut if cut > 0 else limit].rstrip() + "…"
 
@@ -275,8 +278,9 @@ def parse_day_page(text: str, date: dt.date, mojibake: bool = True) -> DayPage:
                     summary=_capped(
                         squash_space(" ".join(current["summary"])),
                         MAX_SUMMARY,
-                        f"summary of entry {len(entries) + 1}",
+                        "summary",
                         warnings,
+                        len(entries) + 1,
                     ),
                     tags=current["tags"],
                     sources=tuple(dict.fromkeys(current["sources"])),
@@ -312,8 +316,9 @@ def parse_day_page(text: str, date: dt.date, mojibake: bool = True) -> DayPage:
                 headline = _capped(
                     clean_text(label),
                     MAX_HEADLINE,
-                    f"headline of entry {len(entries) + 1}",
+                    "headline",
                     warnings,
+                    len(entries) + 1,
                 )
                 if headline:
                     current = {

@@ -65,7 +65,9 @@ OTHER_SPACES = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 _OTHER_SPACE = re.compile(f"[{OTHER_SPACES}]")
-_MARKUP_OR_SPACE = re.compile(f"[&\\[\\]{{}}<|:{OTHER_SPACES}]")
+# A colon is markup only as the start of an address (":--" or "://"): lines with a colon
+# and no other markup (many English ones) are settled by the first test.
+_MARKUP_OR_SPACE = re.compile(f"[&\\[\\]{{}}<|{OTHER_SPACES}]|:(?://|--)")
 # UTF-8 read as Windows-1252 or Latin-1: a lead byte (Â..ô) followed by what a continuation
 # byte (0x80-0xBF) decodes to in either. Only text with such a pair is given to ftfy.
 _MOJIBAKE = re.compile(
@@ -73,7 +75,7 @@ _MOJIBAKE = re.compile(
     "\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
 )
 # _MARKUP_OR_SPACE, and the first character of a _MOJIBAKE pair.
-_MARKUP_SPACE_OR_LEAD = re.compile(f"[&\\[\\]{{}}<|:{OTHER_SPACES}\u00c2-\u00f4]")
+_MARKUP_SPACE_OR_LEAD = re.compile(f"[&\\[\\]{{}}<|{OTHER_SPACES}\u00c2-\u00f4]|:(?://|--)")
 MAX_TEMPLATE = 400  # a {{template}} longer than this is text, not a template
 
 
@@ -243,7 +245,9 @@ def clean_text(text: str) -> str:
         text = _UNIT_PAIR.sub(_unit_pair, text)
     if "=" in text:
         text = _CITE_RUN.sub(_cite_run, text)
-    if "ead" in text:
+    # "ead" is in many English words (read, head, lead): the regex, which has no literal to
+    # jump to and is tried at every character, runs only when it can match.
+    if "ead" in text and "dead" in text.lower():
         text = _DEAD_LINK.sub("", text)
     if "''" in text:
         text = _WIKI_QUOTES.sub("", text)
