@@ -343,7 +343,8 @@ def parse_day_page(text: str, date: dt.date, mojibake: bool = True) -> DayPage:
             current["tags"] = tags
         else:
             current["summary"].append(clean_text(line))
-            _found_sources(line, current["sources"])
+            if ":" in line:
+                _found_sources(line, current["sources"])
     flush()
     if not saw_day_heading and not entries:
         raise ParseError("no day heading and no events")

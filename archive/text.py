@@ -68,7 +68,7 @@ _OTHER_SPACE = re.compile(f"[{OTHER_SPACES}]")
 # A colon is markup only as the start of an address (":--" or "://", looked for apart: an
 # alternative in the pattern would stop the regex engine from skipping to the characters
 # of the class): lines with a colon and no other markup (many English ones) stay plain.
-_MARKUP_OR_SPACE = re.compile(f"[&\\[\\]{{}}<|{OTHER_SPACES}]")
+_MARKUP_OR_SPACE = re.compile(f"[&\\[\\]{{}}<|={OTHER_SPACES}]")
 # UTF-8 read as Windows-1252 or Latin-1: a lead byte (Â..ô) followed by what a continuation
 # byte (0x80-0xBF) decodes to in either. Only text with such a pair is given to ftfy.
 _MOJIBAKE = re.compile(
@@ -76,7 +76,7 @@ _MOJIBAKE = re.compile(
     "\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
 )
 # _MARKUP_OR_SPACE, and the first character of a _MOJIBAKE pair.
-_MARKUP_SPACE_OR_LEAD = re.compile(f"[&\\[\\]{{}}<|{OTHER_SPACES}\u00c2-\u00f4]")
+_MARKUP_SPACE_OR_LEAD = re.compile(f"[&\\[\\]{{}}<|={OTHER_SPACES}\u00c2-\u00f4]")
 MAX_TEMPLATE = 400  # a {{template}} longer than this is text, not a template
 
 
@@ -188,11 +188,9 @@ def needs_cleaning(text: str) -> bool:
     the text's parts too, so one test of a whole line can stand for its parts."""
     return bool(
         _MARKUP_SPACE_OR_LEAD.search(text)
-        or "://" in text
-        or ":--" in text
+        or (":" in text and ("://" in text or ":--" in text))
         or "  " in text
         or "''" in text
-        or "=" in text
         or "dead" in text
         or "Dead" in text
     )
@@ -205,11 +203,9 @@ def clean_text(text: str) -> str:
     # The test of needs_cleaning, written out: clean_text is called for every line.
     if not (
         _MARKUP_SPACE_OR_LEAD.search(text)
-        or "://" in text
-        or ":--" in text
+        or (":" in text and ("://" in text or ":--" in text))
         or "  " in text
         or "''" in text
-        or "=" in text
         or "dead" in text
         or "Dead" in text
     ):
@@ -219,11 +215,9 @@ def clean_text(text: str) -> str:
     # Each step runs only when its markup can be there (substring tests are cheap).
     if not (
         _MARKUP_OR_SPACE.search(text)
-        or "://" in text
-        or ":--" in text
+        or (":" in text and ("://" in text or ":--" in text))
         or "  " in text
         or "''" in text
-        or "=" in text
         or "dead" in text
         or "Dead" in text
     ):
