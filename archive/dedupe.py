@@ -386,16 +386,23 @@ def merge_day(
 def _event_of(
     date: dt.date, lang: str, position: int, group: _Group, stats: MergeStats
 ) -> NewEvent:
-    pages = sorted(group.pages, key=_page_rank)
-    if group.entry is not None and group.slugs:
-        linked = [p for p in pages if p.slug == group.slugs[0]]
-        pages = linked + [p for p in pages if p.slug != group.slugs[0]]
+    pages = group.pages
+    if len(pages) > 1:  # most events have one page, or none
+        pages = sorted(pages, key=_page_rank)
+        if group.entry is not None and group.slugs:
+            linked = [p for p in pages if p.slug == group.slugs[0]]
+            pages = linked + [p for p in pages if p.slug != group.slugs[0]]
     entry = group.entry
-    current = next((p.current_headline for p in pages if p.current_headline), None)
+    # The first of the pages' current headline, topic and cover image, in one pass.
+    current = page_topic = cover = None
+    for page in pages:
+        current = current or page.current_headline or None
+        page_topic = page_topic or page.topic or None
+        cover = cover or page.cover_image or None
     headline = current or (entry.headline if entry else pages[0].headline)
     headline = fullest(headline, [p.headline for p in pages] + ([entry.headline] if entry else []))
     summary = _summary(pages, entry)
-    topic = (entry.topic if entry else None) or next((p.topic for p in pages if p.topic), None)
+    topic = (entry.topic if entry else None) or page_topic
     related = _merge_related(pages)
     tag_counts: dict[str, int] = {}
     for link in related:
@@ -417,7 +424,7 @@ def _event_of(
         tags=tags,
         sources=_merge_sources(pages, entry, stats),
         aliases=tuple(sorted(set(slugs) | {canonical})),
-        cover_image=next((p.cover_image for p in pages if p.cover_image), None),
+        cover_image=cover,
         related=related,
         has_page=bool(pages),
         position=position,
