@@ -27,7 +27,6 @@ from archive.fts import fts_match, fts_terms
 from archive.migrations import (
     ARCHIVE_MIGRATIONS,
     SchemaTooNew,
-    applied_migration,
     apply_migrations,
     check_not_newer,
 )
@@ -158,10 +157,6 @@ class Store:
         await self._conn.execute("PRAGMA temp_store = MEMORY")
         await self.migrate()
         await self._check_tables()
-
-    async def schema_version(self) -> int:
-        """The archive's migration number recorded in the database."""
-        return await applied_migration(self._conn, ARCHIVE_MIGRATIONS.owner)
 
     async def migrate(self) -> int:
         """Apply the archive's pending migrations in order, each in its own transaction.
@@ -599,14 +594,6 @@ class Store:
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE topic = ? COLLATE NOCASE"
             " ORDER BY date, position LIMIT ?",
             (topic, limit),
-        )
-
-    async def events_by_tag(self, tag: str, *, limit: int = 50) -> list[Event]:
-        """Events carrying a context tag (case-insensitive), oldest first."""
-        return await self._read_events(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE id IN"
-            " (SELECT event_id FROM tags WHERE tag = ?) ORDER BY date, position LIMIT ?",
-            (tag, limit),
         )
 
     async def counts_per_day(

@@ -53,6 +53,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def index_mb(directory: Path) -> float:
+    """The saved index's files (vectors, entries, metadata), in MiB."""
+    files = [*directory.glob("vectors-*.faiss"), *directory.glob("entries-*.npy")]
+    files += [p for p in [directory / "meta.json"] if p.exists()]
+    return sum(p.stat().st_size for p in files) / 2**20
+
+
 def percentiles(latencies_ms: list[float]) -> dict[str, float]:
     values = np.array(latencies_ms)
     return {f"p{p}": float(np.percentile(values, p)) for p in (50, 95, 99)}
@@ -91,7 +98,7 @@ async def real_sample(config: Path | None, n: int) -> dict[str, object]:
             result.update(
                 events=searcher.index.count,
                 kind=searcher.index.kind,
-                index_mb=searcher.index.size_on_disk(settings.storage.index_dir) / 2**20,
+                index_mb=index_mb(settings.storage.index_dir),
                 rss_mb=peak_rss_mb(),
             )
             return result
@@ -272,7 +279,7 @@ async def serve(size: int, work: Path, n: int) -> None:
                 "nlist": getattr(index.faiss_index, "nlist", 0),
                 "nprobe": index.nprobe,
                 "recall": {str(k): v for k, v in recalls.items()},
-                "index_mb": index.size_on_disk(settings.storage.index_dir) / 2**20,
+                "index_mb": index_mb(settings.storage.index_dir),
                 "db_mb": database_mb,
                 "rss_loaded_mb": rss_loaded,
                 "rss_mb": peak_rss_mb(),
