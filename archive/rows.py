@@ -113,8 +113,3 @@ def event_rows(event: NewEvent) -> EventRows:
         ),
         hashlib.blake2b(text.encode(), digest_size=16).hexdigest(),
     )
-
-
-def content_hash(event: NewEvent) -> str:
-    """Hash of everything stored for an event except its id: equal hash, nothing to write."""
-    return event_rows(event).content_hash

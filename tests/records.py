@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from archive.models import Event, NewEvent
-from archive.rows import content_hash
+from archive.rows import event_rows
 
 
 def stored(event: NewEvent, event_id: int = 1) -> Event:
     """``event`` as the store would read it back under ``event_id``."""
     fields = (getattr(event, name) for name in NewEvent.__match_args__)
-    return Event(event_id, *fields, content_hash=content_hash(event))  # type: ignore[call-arg]
+    return Event(event_id, *fields, content_hash=event_rows(event).content_hash)  # type: ignore[call-arg]
 
 
 def unstored(event: Event, **changes: Any) -> NewEvent:

@@ -6,7 +6,7 @@ from pathlib import Path
 from archive.ingest import ingest
 from archive.migrations import ARCHIVE_MIGRATIONS, applied_migration
 from archive.models import NewEvent, RelatedLink, Source
-from archive.rows import content_hash
+from archive.rows import event_rows
 from archive.store import PAGE_SIZE, Store
 from tests import records
 from tests.test_migrations import OLD_SCRIPTS
@@ -79,7 +79,7 @@ async def test_write_and_read_back_every_field(fresh_db: Store) -> None:
     (stored,) = await fresh_db.events_by_ids(list(result.inserted))
     assert stored.id == result.inserted[0]
     assert stored == records.stored(event, stored.id)
-    assert stored.content_hash == content_hash(event)
+    assert stored.content_hash == event_rows(event).content_hash
     assert records.unstored(stored) == event
     assert await fresh_db.resolve("en", DAY, "a-copy") == stored.id
 
