@@ -46,7 +46,7 @@ from functools import lru_cache
 from itertools import chain
 from urllib.parse import parse_qsl, urlencode
 
-from archive.models import Event, RelatedLink, Source
+from archive.models import NewEvent, RelatedLink, Source
 from archive.parser import DayEntry, EventPage
 from archive.text import has_mojibake, is_mangled, mangle, merge_tags, web_url
 
@@ -125,14 +125,19 @@ class CandidateIndex:
         n = len(key)
         if n < (MIN_KEY_CJK if _CJK.search(key) else MIN_KEY):
             return None
-        grams = [key[i : i + MIN_RUN] for i in range(n - MIN_RUN + 1)]
-        repeats = max(Counter(grams).values())
+        if len(_runs_of(key)) == n - MIN_RUN + 1:
+            repeats = 1  # every gram distinct (most keys): no need to count them
+        else:
+            repeats = max(Counter(key[i : i + MIN_RUN] for i in range(n - MIN_RUN + 1)).values())
         return max(1, math.ceil(math.ceil(MIN_COVERAGE * n) / (MIN_RUN * repeats)))
 
     def add(self, key: str, group: int) -> None:
         if not key:
             return
-        self._exact.setdefault(key, set()).add(group)
+        groups = self._exact.setdefault(key, set())
+        if group in groups:
+            return  # the group has this key already (a page and its day-page line, often)
+        groups.add(group)
         for gram in _runs_of(key):
             self._groups_of.setdefault(gram, set()).add(group)
         need = self._need_of(key)
@@ -299,10 +304,10 @@ def merge_day(
     entries: tuple[DayEntry, ...],
     pages: list[EventPage],
     stats: MergeStats | None = None,
-) -> tuple[list[Event], int]:
+) -> tuple[list[NewEvent], int]:
     """Turn a day's listing and pages into events, merging copies (see ``archive.dedupe``).
 
-    Returns the events (id 0: not stored yet) and how many copies were merged away; counts
+    Returns the events (not stored yet) and how many copies were merged away; counts
     of inline sources are added to ``stats``."""
     stats = stats if stats is not None else MergeStats()
     by_slug = {page.slug: page for page in pages}
@@ -334,23 +339,26 @@ def merge_day(
             keys.append(headline_key(group.entry.headline))
         return keys
 
-    # The first group (in order of ownership) of each set of linked slugs, and the keys of
-    # every group in an index, so that each page is compared with a few candidates only.
+    # Pages the day page does not link to, if any (most days have none): each joins the first
+    # group (in order of ownership) of its set of linked slugs, or a group whose headline key
+    # matches. The keys of every group go in an index, so that each page is compared with a
+    # few candidates only; it is built when a page first needs it (the result is the same:
+    # the index holds every group's keys whenever it is asked).
+    unlinked = [page for page in pages if page.slug not in owner]
     by_link: dict[str, int] = {}
     for slug, group_index in owner.items():
         by_link.setdefault(links.find(slug), group_index)
-    page_keys = {page.slug: headline_key(page.headline) for page in pages}
-    index = CandidateIndex()
-    for group_index, group in enumerate(groups):
-        for k in key_of(group):
-            index.add(k, group_index)
+    index: CandidateIndex | None = None
 
-    for page in sorted(pages, key=_page_rank):
-        if page.slug in owner:
-            continue
+    for page in sorted(unlinked, key=_page_rank):
         target = by_link.get(links.find(page.slug))
-        key = page_keys[page.slug]
+        key = headline_key(page.headline)
         if target is None:
+            if index is None:
+                index = CandidateIndex()
+                for group_index, group in enumerate(groups):
+                    for k in key_of(group):
+                        index.add(k, group_index)
             target = next(
                 (
                     i
@@ -368,25 +376,33 @@ def merge_day(
             groups[target].slugs.append(page.slug)
             merged_away += 1
         by_link.setdefault(links.find(page.slug), owner[page.slug])
-        index.add(key, owner[page.slug])
+        if index is not None:
+            index.add(key, owner[page.slug])
 
-    events = []
-    for position, group in enumerate(groups):
-        events.append(_event_of(date, lang, position, group, stats))
+    events = [_event_of(date, lang, n, group, stats) for n, group in enumerate(groups)]
     return events, merged_away
 
 
-def _event_of(date: dt.date, lang: str, position: int, group: _Group, stats: MergeStats) -> Event:
-    pages = sorted(group.pages, key=_page_rank)
-    if group.entry is not None and group.slugs:
-        linked = [p for p in pages if p.slug == group.slugs[0]]
-        pages = linked + [p for p in pages if p.slug != group.slugs[0]]
+def _event_of(
+    date: dt.date, lang: str, position: int, group: _Group, stats: MergeStats
+) -> NewEvent:
+    pages = group.pages
+    if len(pages) > 1:  # most events have one page, or none
+        pages = sorted(pages, key=_page_rank)
+        if group.entry is not None and group.slugs:
+            linked = [p for p in pages if p.slug == group.slugs[0]]
+            pages = linked + [p for p in pages if p.slug != group.slugs[0]]
     entry = group.entry
-    current = next((p.current_headline for p in pages if p.current_headline), None)
+    # The first of the pages' current headline, topic and cover image, in one pass.
+    current = page_topic = cover = None
+    for page in pages:
+        current = current or page.current_headline or None
+        page_topic = page_topic or page.topic or None
+        cover = cover or page.cover_image or None
     headline = current or (entry.headline if entry else pages[0].headline)
     headline = fullest(headline, [p.headline for p in pages] + ([entry.headline] if entry else []))
     summary = _summary(pages, entry)
-    topic = (entry.topic if entry else None) or next((p.topic for p in pages if p.topic), None)
+    topic = (entry.topic if entry else None) or page_topic
     related = _merge_related(pages)
     tag_counts: dict[str, int] = {}
     for link in related:
@@ -398,8 +414,7 @@ def _event_of(date: dt.date, lang: str, position: int, group: _Group, stats: Mer
     for page in pages:
         slugs.extend(page.earlier_slugs)
     canonical = group.slugs[0] if group.slugs else _fallback_slug(headline)
-    return Event(
-        id=0,
+    return NewEvent(
         lang=lang,
         date=date,
         slug=canonical,
@@ -409,7 +424,7 @@ def _event_of(date: dt.date, lang: str, position: int, group: _Group, stats: Mer
         tags=tags,
         sources=_merge_sources(pages, entry, stats),
         aliases=tuple(sorted(set(slugs) | {canonical})),
-        cover_image=next((p.cover_image for p in pages if p.cover_image), None),
+        cover_image=cover,
         related=related,
         has_page=bool(pages),
         position=position,

@@ -35,10 +35,10 @@ class RelatedLink(_FastPickle):
 
 
 @dataclass(frozen=True, slots=True)
-class Event(_FastPickle):
-    """One event as stored: what ``dateline event --json`` prints and search returns."""
+class NewEvent(_FastPickle):
+    """One event as the parser and the merge make it, not stored yet: no id and no content
+    hash (``archive.rows.event_rows`` works the hash out). ``Store.write_events`` takes it."""
 
-    id: int
     lang: str
     date: dt.date
     slug: str
@@ -52,7 +52,28 @@ class Event(_FastPickle):
     related: tuple[RelatedLink, ...] = ()
     has_page: bool = True
     position: int = 0
-    content_hash: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Event(_FastPickle):
+    """One event as stored, read back from the store: what ``dateline event --json`` prints
+    and search returns. ``content_hash`` is the hash of its stored rows (``archive.rows``)."""
+
+    id: int
+    lang: str
+    date: dt.date
+    slug: str
+    headline: str
+    summary: str
+    topic: str | None
+    tags: tuple[str, ...]
+    sources: tuple[Source, ...]
+    aliases: tuple[str, ...]
+    cover_image: str | None
+    related: tuple[RelatedLink, ...]
+    has_page: bool
+    position: int
+    content_hash: str = field(compare=False)
 
     @property
     def path(self) -> str:

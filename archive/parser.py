@@ -58,6 +58,9 @@ _FORMATS_LINE = re.compile(r"^\s*\S+:\s*(\[[^\]]+\]\([^)]*\.(?:html|json|xml)\)\
 _FORMATS_LINE_N = re.compile(
     r"\n[^\S\n]*\S+:[^\S\n]*(?:\[[^\]\n]+\]\([^)\n]*\.(?:html|json|xml)\)[^\S\n]*)+(?=\n|\Z)"
 )
+# A tag note's label and its colon (``_tag_note``): characters other than "_", ":", "："
+# and decimal digits, then a colon; the search is bounded, so linear on any input.
+_LABEL_COLON = re.compile(r"[^_:：\d]*+[:：]")
 _HEADING_LINE_N = re.compile(r"\n[^\S\n]*(#{1,6})([^\n]*)")
 _ITEM_LINE_N = re.compile(r"\n[^\S\n]*\d+[.)][^\S\n]+([^\n]*)")
 
@@ -192,6 +195,8 @@ def _is_noise(line: str) -> bool:
     return ".json)" in line and bool(_FORMATS_LINE.match(line))
 
 
+# The caches below are called with one argument when the topic does not matter (nearly
+# always): lru_cache then keys on the text itself, without building a tuple.
 @lru_cache(maxsize=4096)  # a topic's tag note recurs on every line that links to it
 def _tags_of(rest: str, topic: str | None = None) -> tuple[str, ...] | None:
     text = _tag_note(rest)
@@ -208,33 +213,34 @@ def _topic_in(topic: str | None, text: str) -> str | None:
 
 def _tag_note(rest: str) -> str | None:
     """The tags of a ``_Label: tags_`` note that ends ``rest`` (label: 1-40 characters, no
-    digits, ``_`` or ``:``). A scan rather than a regex: linear on any input (a regex with
-    two unbounded runs took minutes on a line of spaces)."""
+    digits, ``_`` or ``:``). Each "_" is tried with a regex bounded to 42 characters rather
+    than one regex over the line: linear on any input (a regex with two unbounded runs took
+    minutes on a line of spaces)."""
     end = len(rest.rstrip())
     if end < 3 or rest[end - 1] != "_":
         return None
     start = rest.find("_")
     while -1 < start < end - 1:
-        colon = -1
-        for i in range(start + 1, min(start + 43, end - 1)):
-            char = rest[i]
-            if char in ":：":
-                colon = i
-                break
-            if char == "_" or char.isdigit():
-                break
-        if colon != -1 and rest[start + 1 : colon].strip():
-            label = rest[start + 1 : colon].strip()
-            if len(label) <= 40:
+        # The first colon within 42 characters of the "_", with no "_" or digit before it.
+        found = _LABEL_COLON.match(rest, start + 1, min(start + 43, end - 1))
+        if found:
+            colon = found.end() - 1
+            label = rest[start + 1 : colon]
+            # A digit that is not a decimal one (``²``) passes ``\d``, and ends a label too.
+            plain = label.isascii() or not any(map(str.isdigit, label))
+            if plain and 0 < len(label.strip()) <= 40:
                 return rest[colon + 1 : end - 1].strip()
         start = rest.find("_", start + 1)
     return None
 
 
-def _capped(text: str, limit: int, what: str, warnings: list[str]) -> str:
+def _capped(text: str, limit: int, what: str, warnings: list[str], entry: int = 0) -> str:
+    """``text`` cut at a word to ``limit``; the warning names ``what`` (of entry ``entry``
+    of a day page, when given: the name is written only for a text that is cut)."""
     if len(text) <= limit:
         return text
     cut = text.rfind(" ", limit // 2, limit)
+    what = f"{what} of entry {entry}" if entry else what
     warnings.append(f"{what} of {len(text):,} characters cut to {limit:,}")
     return text[: cut if cut > 0 else limit].rstrip() + "…"
 
@@ -272,8 +278,9 @@ def parse_day_page(text: str, date: dt.date, mojibake: bool = True) -> DayPage:
                     summary=_capped(
                         squash_space(" ".join(current["summary"])),
                         MAX_SUMMARY,
-                        f"summary of entry {len(entries) + 1}",
+                        "summary",
                         warnings,
+                        len(entries) + 1,
                     ),
                     tags=current["tags"],
                     sources=tuple(dict.fromkeys(current["sources"])),
@@ -309,8 +316,9 @@ def parse_day_page(text: str, date: dt.date, mojibake: bool = True) -> DayPage:
                 headline = _capped(
                     clean_text(label),
                     MAX_HEADLINE,
-                    f"headline of entry {len(entries) + 1}",
+                    "headline",
                     warnings,
+                    len(entries) + 1,
                 )
                 if headline:
                     current = {
@@ -327,12 +335,16 @@ def parse_day_page(text: str, date: dt.date, mojibake: bool = True) -> DayPage:
             continue
         if current is None:
             continue
-        tags = _tags_of(line, _topic_in(current["topic"], line)) if line[0] == "_" else None
+        tags = None
+        if line[0] == "_":
+            topic_kept = _topic_in(current["topic"], line)
+            tags = _tags_of(line, topic_kept) if topic_kept else _tags_of(line)
         if tags is not None:
             current["tags"] = tags
         else:
             current["summary"].append(clean_text(line))
-            _found_sources(line, current["sources"])
+            if ":" in line:
+                _found_sources(line, current["sources"])
     flush()
     if not saw_day_heading and not entries:
         raise ParseError("no day heading and no events")
@@ -358,7 +370,7 @@ def _section_item(text: str, topic: str | None = None) -> _Item | None:
     if parts is None:
         return None
     label, target, rest = parts
-    tags = _tags_of(rest, topic)
+    tags = _tags_of(rest, topic) if topic else _tags_of(rest)
     page_link = _absolute_link(target) if target.startswith("/") else None
     link = None
     if page_link is not None:
@@ -479,7 +491,8 @@ def parse_event_page(text: str, date: dt.date, slug: str, mojibake: bool = True)
         items = [
             item
             for line in lines
-            if (item := _section_item(line, keep if keep and keep in line else None)) is not None
+            if (item := _section_item(line, keep) if keep and keep in line else _section_item(line))
+            is not None
         ]
         kind = _section_kind(title, items, base_dir)
         if kind == "sources":

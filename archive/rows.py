@@ -1,4 +1,4 @@
-"""An event as the store writes it: plain rows with no id yet.
+"""An event as the store writes it: plain rows with no id yet, from a ``NewEvent``.
 
 Ingest builds these in its parsing processes, so the process that owns the database only
 attaches ids before handing them to SQLite, and plain tuples are cheap to send between
@@ -11,7 +11,7 @@ import hashlib
 from typing import NamedTuple
 
 from archive.fts import fts_label, fts_text
-from archive.models import Event, RelatedLink
+from archive.models import NewEvent, RelatedLink
 
 # (link hash, date or None, slug, headline, tags joined by TAG_SEPARATOR)
 RelatedRow = tuple[int, str | None, str, str, str]
@@ -69,7 +69,7 @@ def _link_hash(*fields: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def event_rows(event: Event) -> EventRows:
+def event_rows(event: NewEvent) -> EventRows:
     """The rows of ``event`` and their content hash."""
     date = event.date.isoformat()
     sources = tuple((s.title, s.url) for s in event.sources)
@@ -113,8 +113,3 @@ def event_rows(event: Event) -> EventRows:
         ),
         hashlib.blake2b(text.encode(), digest_size=16).hexdigest(),
     )
-
-
-def content_hash(event: Event) -> str:
-    """Hash of everything stored for an event except its id: equal hash, nothing to write."""
-    return event_rows(event).content_hash

@@ -27,11 +27,10 @@ from archive.fts import fts_match, fts_terms
 from archive.migrations import (
     ARCHIVE_MIGRATIONS,
     SchemaTooNew,
-    applied_migration,
     apply_migrations,
     check_not_newer,
 )
-from archive.models import Event, RelatedLink, Source
+from archive.models import Event, NewEvent, RelatedLink, Source
 from archive.rows import TAG_SEPARATOR, EventRows, event_rows
 
 log = logging.getLogger(__name__)
@@ -162,10 +161,6 @@ class Store:
         await self.migrate()
         await self._check_tables()
 
-    async def schema_version(self) -> int:
-        """The archive's migration number recorded in the database."""
-        return await applied_migration(self._conn, ARCHIVE_MIGRATIONS.owner)
-
     async def migrate(self) -> int:
         """Apply the archive's pending migrations in order, each in its own transaction.
 
@@ -230,7 +225,7 @@ class Store:
 
     async def write_events(
         self,
-        upserts: Sequence[tuple[int | None, Event | EventRows]],
+        upserts: Sequence[tuple[int | None, NewEvent | EventRows]],
         deletes: Sequence[int] = (),
         day_folders: Sequence[tuple[str, str, str | None]] = (),
     ) -> WriteResult:
@@ -600,14 +595,6 @@ class Store:
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE topic = ? COLLATE NOCASE"
             " ORDER BY date, position LIMIT ?",
             (topic, limit),
-        )
-
-    async def events_by_tag(self, tag: str, *, limit: int = 50) -> list[Event]:
-        """Events carrying a context tag (case-insensitive), oldest first."""
-        return await self._read_events(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE id IN"
-            " (SELECT event_id FROM tags WHERE tag = ?) ORDER BY date, position LIMIT ?",
-            (tag, limit),
         )
 
     async def counts_per_day(

@@ -12,8 +12,6 @@ import re
 import unicodedata
 from functools import lru_cache
 
-import ftfy
-
 # Inline wiki citations: [http://example.com/x (BBC)] or [http:--example.com-x 国际在线].
 # Group 1 is the address, group 2 the name (may be empty).
 _CITATION = re.compile(
@@ -67,7 +65,10 @@ OTHER_SPACES = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 _OTHER_SPACE = re.compile(f"[{OTHER_SPACES}]")
-_MARKUP_OR_SPACE = re.compile(f"[&\\[\\]{{}}<|:{OTHER_SPACES}]")
+# A colon is markup only as the start of an address (":--" or "://", looked for apart: an
+# alternative in the pattern would stop the regex engine from skipping to the characters
+# of the class): lines with a colon and no other markup (many English ones) stay plain.
+_MARKUP_OR_SPACE = re.compile(f"[&\\[\\]{{}}<|={OTHER_SPACES}]")
 # UTF-8 read as Windows-1252 or Latin-1: a lead byte (Â..ô) followed by what a continuation
 # byte (0x80-0xBF) decodes to in either. Only text with such a pair is given to ftfy.
 _MOJIBAKE = re.compile(
@@ -75,7 +76,7 @@ _MOJIBAKE = re.compile(
     "\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
 )
 # _MARKUP_OR_SPACE, and the first character of a _MOJIBAKE pair.
-_MARKUP_SPACE_OR_LEAD = re.compile(f"[&\\[\\]{{}}<|:{OTHER_SPACES}\u00c2-\u00f4]")
+_MARKUP_SPACE_OR_LEAD = re.compile(f"[&\\[\\]{{}}<|={OTHER_SPACES}\u00c2-\u00f4]")
 MAX_TEMPLATE = 400  # a {{template}} longer than this is text, not a template
 
 
@@ -105,6 +106,14 @@ def repair_mojibake(text: str) -> str:
     as it is, without calling ftfy (which is slow, and only needed there)."""
     if not has_mojibake(text):
         return text
+    return _fix_encoding(text)
+
+
+def _fix_encoding(text: str) -> str:
+    # ftfy is imported on first use: its import costs each parser process ~0.1 s (~300 M
+    # instructions), and most pages (all but a few hundred of the archive) need no repair.
+    import ftfy
+
     return ftfy.fix_encoding(text)
 
 
@@ -173,27 +182,42 @@ def _drop_template_tails(text: str) -> str:
     return " ".join(out) if len(out) > 1 else text
 
 
+def needs_cleaning(text: str) -> bool:
+    """Whether ``clean_text`` may do more to ``text`` than strip it: it holds markup, odd
+    spaces or the first character of a mojibake pair. What it finds in a text, it finds in
+    the text's parts too, so one test of a whole line can stand for its parts."""
+    return bool(
+        _MARKUP_SPACE_OR_LEAD.search(text)
+        or (":" in text and ("://" in text or ":--" in text))
+        or "  " in text
+        or "''" in text
+        or "dead" in text
+        or "Dead" in text
+    )
+
+
 def clean_text(text: str) -> str:
     """Plain text from a line of archive markdown: links to their text, markup dropped."""
     # Most lines need nothing: one search for markup, odd spaces and the first character of
     # a mojibake pair settles them (mojibake is looked for only where such a character is).
+    # The test of needs_cleaning, written out: clean_text is called for every line.
     if not (
         _MARKUP_SPACE_OR_LEAD.search(text)
+        or (":" in text and ("://" in text or ":--" in text))
         or "  " in text
         or "''" in text
-        or "=" in text
         or "dead" in text
         or "Dead" in text
     ):
         return text.strip()
     if not text.isascii() and _MOJIBAKE.search(text) is not None:
-        text = ftfy.fix_encoding(text)
+        text = _fix_encoding(text)
     # Each step runs only when its markup can be there (substring tests are cheap).
     if not (
         _MARKUP_OR_SPACE.search(text)
+        or (":" in text and ("://" in text or ":--" in text))
         or "  " in text
         or "''" in text
-        or "=" in text
         or "dead" in text
         or "Dead" in text
     ):
@@ -222,7 +246,9 @@ def clean_text(text: str) -> str:
         text = _UNIT_PAIR.sub(_unit_pair, text)
     if "=" in text:
         text = _CITE_RUN.sub(_cite_run, text)
-    if "ead" in text:
+    # "ead" is in many English words (read, head, lead): the regex, which has no literal to
+    # jump to and is tried at every character, runs only when it can match.
+    if "ead" in text and "dead" in text.lower():
         text = _DEAD_LINK.sub("", text)
     if "''" in text:
         text = _WIKI_QUOTES.sub("", text)
@@ -318,11 +344,13 @@ def split_tags(text: str, keep: tuple[str, ...] = ()) -> tuple[str, ...]:
     parts = _ALL_TAG_SEPARATORS.split(text) if _TAG_SEPARATORS.search(text) else text.split(",")
     joined = _years_joined(parts) if _YEAR.search(text) else parts
 
+    # Tags without markup (most) are only stripped: one test of the whole text settles them.
+    plain = not held and not needs_cleaning(text)
     seen: dict[str, None] = {}
     for part in joined:
         if "\x00" in part:
             part = re.sub(r"\x00(\d+)\x00", lambda m: held[int(m.group(1))], part)
-        tag = clean_text(part)
+        tag = part.strip() if plain else clean_text(part)
         if tag:
             seen.setdefault(tag, None)
     return merge_tags(tuple(seen))
@@ -387,9 +415,12 @@ def merge_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
     keys = list(map(fold, tags))
     known = set(keys)
     # A one-word tag whose country form is another tag of the list joins that tag.
-    # Its other forms hold a space, or replace a demonym ending: with neither among the
-    # tags (most lists, all Chinese ones), no tag can join another.
-    spaced = any(" " in key for key in known)
+    # Its forms with a space start with "the " or hold "republic", the others replace a
+    # demonym ending: with neither among the tags (most lists, all Chinese ones), no tag can
+    # join another. Keys are letters and digits with single spaces: joined by newlines, one
+    # search finds either.
+    joined = "\n" + "\n".join(known)
+    spaced = "republic" in joined or "\nthe " in joined
     target: dict[str, str] = {}
     for key in known:
         if (

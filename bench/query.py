@@ -58,6 +58,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def index_mb(directory: Path) -> float:
+    """The saved index's files (vectors, entries, metadata), in MiB."""
+    files = [*directory.glob("vectors-*.faiss"), *directory.glob("entries-*.npy")]
+    files += [p for p in [directory / "meta.json"] if p.exists()]
+    return sum(p.stat().st_size for p in files) / 2**20
+
+
 def percentiles(latencies_ms: list[float]) -> dict[str, float]:
     values = np.array(latencies_ms)
     return {f"p{p}": float(np.percentile(values, p)) for p in (50, 95, 99)}
@@ -95,7 +102,7 @@ async def real_sample(config: Path | None, n: int) -> dict[str, object]:
             result.update(
                 events=searcher.index.count,
                 kind=searcher.index.kind,
-                index_mb=searcher.index.size_on_disk(settings.storage.index_dir) / 2**20,
+                index_mb=index_mb(settings.storage.index_dir),
                 rss_mb=peak_rss_mb(),
             )
             return result
@@ -119,7 +126,7 @@ def chunk_sizes(total: int) -> list[int]:
 
 async def build(config: Path | None, size: int, work: Path) -> None:
     from archive.fts import fts_terms
-    from archive.models import Event
+    from archive.models import NewEvent
     from archive.store import Store
     from dateline.config import settings_from_dict
     from embeddings.index import _TABLE, VectorIndex, choose_kind, ivf_lists
@@ -161,8 +168,8 @@ async def build(config: Path | None, size: int, work: Path) -> None:
                     return " ".join(words)
 
                 events.append(
-                    Event(
-                        id=0, lang="en", date=source.date, slug=f"s{chunk}-{n}",
+                    NewEvent(
+                        lang="en", date=source.date, slug=f"s{chunk}-{n}",
                         headline=perturb(source.headline), summary=perturb(source.summary),
                         topic=source.topic, tags=source.tags, sources=(),
                         aliases=(f"s{chunk}-{n}",),
@@ -280,7 +287,7 @@ async def serve(size: int, work: Path, n: int) -> None:
                 "nlist": getattr(index.faiss_index, "nlist", 0),
                 "nprobe": index.nprobe,
                 "recall": {str(k): v for k, v in recalls.items()},
-                "index_mb": index.size_on_disk(settings.storage.index_dir) / 2**20,
+                "index_mb": index_mb(settings.storage.index_dir),
                 "db_mb": database_mb,
                 "rss_loaded_mb": rss_loaded,
                 "torch": "torch" in sys.modules,

@@ -21,7 +21,7 @@ from typing import Any
 
 import aiosqlite
 
-from archive.migrations import Migrations, applied_migration, apply_migrations
+from archive.migrations import Migrations, apply_migrations
 
 BOT_MIGRATIONS = Migrations(
     "bot",
@@ -124,10 +124,6 @@ class BotState:
 
     async def migrate(self) -> int:
         return await apply_migrations(self._conn, BOT_MIGRATIONS)
-
-    async def schema_version(self) -> int:
-        """The bot's migration number recorded in the database."""
-        return await applied_migration(self._conn, BOT_MIGRATIONS.owner)
 
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self._conn.execute(sql, params) as cur:
@@ -400,14 +396,6 @@ class BotState:
             (_utc_text(now), feed_id),
         )
         await self._conn.commit()
-
-    async def feed_deliveries(self, feed_id: int) -> list[tuple[int, str]]:
-        """(event id, status) of every event claimed or sent to a feed."""
-        rows = await self._fetch(
-            "SELECT event_id, status FROM bot_feed_deliveries WHERE feed_id = ? ORDER BY event_id",
-            (feed_id,),
-        )
-        return [(int(event_id), str(status)) for event_id, status in rows]
 
     async def advance_feed(self, feed_id: int, after_event_id: int) -> None:
         """Everything up to ``after_event_id`` was looked at: never consider it again."""

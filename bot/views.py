@@ -8,7 +8,6 @@ from collections.abc import Sequence
 import discord
 
 from bot.render import NO_MENTIONS, Page
-from bot.replies import respond
 
 NOT_YOURS = "Only the person who ran the command can turn these pages."
 
@@ -62,14 +61,3 @@ class PageView(discord.ui.View):
             # The message may be gone, or the interaction token expired.
             with contextlib.suppress(discord.HTTPException):
                 await self.message.edit(view=None, allowed_mentions=NO_MENTIONS)
-
-
-async def send_pages(interaction: discord.Interaction, pages: Sequence[Page]) -> None:
-    """Answer ``interaction`` with the first page, and buttons if there are more."""
-    first = pages[0]
-    if len(pages) == 1:
-        await respond(interaction, first.content, embeds=first.embeds)
-        return
-    view = PageView(pages, owner_id=interaction.user.id)
-    # Through the response, or the follow-up when a slow read deferred it (bot.replies).
-    view.message = await respond(interaction, first.content, embeds=first.embeds, view=view)

@@ -407,11 +407,6 @@ class VectorIndex:
             checksummed=checksums is not None,
         )  # fmt: skip
 
-    def size_on_disk(self, directory: Path) -> int:
-        files = [*directory.glob("vectors-*.faiss"), *directory.glob("entries-*.npy")]
-        meta = directory / META_FILE
-        return sum(p.stat().st_size for p in [*files, *([meta] if meta.exists() else [])])
-
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""

@@ -87,10 +87,6 @@ class Story:
     def ids(self) -> frozenset[int]:
         return frozenset(e.id for e in self.events)
 
-    @property
-    def anchor_index(self) -> int:
-        return next(n for n, e in enumerate(self.events) if e.id == self.anchor.id)
-
     def to_dict(self) -> dict[str, object]:
         return {
             "anchor": self.anchor.id,

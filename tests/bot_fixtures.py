@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from archive.models import Event, Source
+from archive.models import NewEvent, Source
 from archive.store import Store
 from bot.client import DatelineBot, create_bot
 from bot.state import BotState
@@ -28,9 +28,8 @@ BUSY_DAY_EVENTS = 24
 HOSTILE_HEADLINE = "@everyone **Breaking** <@123456789012345678> news"
 
 
-def make_event(day: dt.date, slug: str, headline: str, **fields: Any) -> Event:
+def make_event(day: dt.date, slug: str, headline: str, **fields: Any) -> NewEvent:
     values: dict[str, Any] = {
-        "id": 0,
         "lang": "en",
         "date": day,
         "slug": slug,
@@ -44,10 +43,10 @@ def make_event(day: dt.date, slug: str, headline: str, **fields: Any) -> Event:
         "aliases": (slug,),
     }
     values.update(fields)
-    return Event(**values)
+    return NewEvent(**values)
 
 
-def sample_events() -> list[Event]:
+def sample_events() -> list[NewEvent]:
     events = [
         make_event(dt.date(2015, 1, 1), "lithuania-euro", "Lithuania adopts the euro"),
         make_event(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -10,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from archive.models import Event, Source
+from archive.models import NewEvent, Source
 from archive.store import Store
 from dateline.config import EmbeddingSettings, Settings, settings_from_dict
 from embeddings.encoder import FakeEncoder, SentenceTransformerEncoder, load_encoder
+from tests.records import unstored
 
 # (date, headline, topic, tags): small enough to reason about, varied enough to search.
 SAMPLE_EVENTS = [
@@ -34,10 +34,11 @@ SAMPLE_EVENTS = [
 ]
 
 
-def make_event(date: str, headline: str, topic: str | None, tags: Sequence[str], n: int) -> Event:
+def make_event(
+    date: str, headline: str, topic: str | None, tags: Sequence[str], n: int
+) -> NewEvent:
     slug = "-".join(headline.lower().split())[:60]
-    return Event(
-        id=0,
+    return NewEvent(
         lang="en",
         date=dt.date.fromisoformat(date),
         slug=slug,
@@ -51,7 +52,7 @@ def make_event(date: str, headline: str, topic: str | None, tags: Sequence[str],
     )
 
 
-async def add_events(store: Store, events: Sequence[Event]) -> list[int]:
+async def add_events(store: Store, events: Sequence[NewEvent]) -> list[int]:
     result = await store.write_events([(None, e) for e in events])
     return list(result.inserted)
 
@@ -59,8 +60,7 @@ async def add_events(store: Store, events: Sequence[Event]) -> list[int]:
 async def change_event(store: Store, event_id: int, **changes: object) -> None:
     """Rewrite one stored event with ``changes`` (its content hash is recomputed)."""
     (event,) = await store.events_by_ids([event_id])
-    changed = dataclasses.replace(event, content_hash="", **changes)  # type: ignore[arg-type]
-    await store.write_events([(event_id, changed)])
+    await store.write_events([(event_id, unstored(event, **changes))])
 
 
 def make_settings(directory: Path, **sections: dict[str, object]) -> Settings:
@@ -108,7 +108,7 @@ async def archive_en_days(tmp_path: Path) -> AsyncIterator[Store]:
         for day in range(18, 23):
             events += await full.events_on(dt.date(2015, 11, day))
     async with Store.open(tmp_path / "days.sqlite3") as store:
-        await add_events(store, [dataclasses.replace(e, content_hash="") for e in events])
+        await add_events(store, [unstored(e) for e in events])
         yield store
 
 

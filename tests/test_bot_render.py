@@ -17,16 +17,20 @@ from bot.render import (
     truncate,
 )
 from tests.bot_fixtures import BASE_URL, make_event
+from tests.records import stored
 
 
 def huge_event(n: int = 0):
-    return make_event(
-        dt.date(2015, 11, 20),
-        f"huge-{n}",
-        "H" * 1000,
-        summary="S " * 5000,
-        topic="T" * 300,
-        sources=tuple(Source("x" * 300, f"https://news.example/{i}") for i in range(40)),
+    return stored(
+        make_event(
+            dt.date(2015, 11, 20),
+            f"huge-{n}",
+            "H" * 1000,
+            summary="S " * 5000,
+            topic="T" * 300,
+            sources=tuple(Source("x" * 300, f"https://news.example/{i}") for i in range(40)),
+        ),
+        n + 1,
     )
 
 
@@ -51,7 +55,7 @@ def test_pages_respect_message_limits():
 
 def test_a_long_headline_continues_in_the_description_not_cut_mid_word():
     words = " ".join(f"word{n:03d}" for n in range(60))  # 479 characters
-    embed = event_embed(make_event(dt.date(2015, 11, 20), "long", words), BASE_URL)
+    embed = event_embed(stored(make_event(dt.date(2015, 11, 20), "long", words)), BASE_URL)
     assert len(embed.title) <= TITLE_LIMIT
     assert embed.title.endswith("…")
     shown = embed.title[:-1]
@@ -69,7 +73,7 @@ def test_split_title_keeps_short_titles_and_splits_one_huge_word():
 
 def test_sources_left_out_are_counted_with_the_archive_link():
     sources = tuple(Source(f"Source {n}", f"https://news.example/{n}") for n in range(9))
-    event = make_event(dt.date(2015, 11, 20), "many", "Many sources", sources=sources)
+    event = stored(make_event(dt.date(2015, 11, 20), "many", "Many sources", sources=sources))
     [field] = event_embed(event, BASE_URL, max_sources=4).fields
     lines = field.value.split("\n")
     assert len(lines) == 5

@@ -8,6 +8,7 @@ import datetime as dt
 from archive.fts import STOPWORDS, folded_words, fts_terms
 from embeddings.search import keyword_coverage
 from tests.bot_fixtures import make_event
+from tests.records import stored
 
 
 def test_terms_fold_diacritics_and_drop_question_words():
@@ -21,7 +22,7 @@ def test_cjk_runs_become_bigrams():
 
 
 def test_the_relevance_check_reads_events_as_the_keyword_search_does():
-    event = make_event(dt.date(2015, 11, 20), "cafe", "Fire at the Café de Flore in Paris")
+    event = stored(make_event(dt.date(2015, 11, 20), "cafe", "Fire at the Café de Flore in Paris"))
     assert keyword_coverage(fts_terms("cafe flore"), event) == 1.0
     assert keyword_coverage(fts_terms("Café Flore news"), event) == 1.0
     assert "cafe" in folded_words(event.headline)

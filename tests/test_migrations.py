@@ -65,9 +65,14 @@ def _records(path: Path) -> list[tuple[str, int]]:
 async def test_fresh_database_records_each_owner(tmp_path: Path) -> None:
     path = tmp_path / "fresh.sqlite3"
     async with Store.open(path) as store:
-        state = await BotState.attach(store.connection)
-        assert await store.schema_version() == ARCHIVE_MIGRATIONS.latest
-        assert await state.schema_version() == BOT_MIGRATIONS.latest
+        await BotState.attach(store.connection)
+        assert (
+            await applied_migration(store.connection, ARCHIVE_MIGRATIONS.owner)
+            == ARCHIVE_MIGRATIONS.latest
+        )
+        assert (
+            await applied_migration(store.connection, BOT_MIGRATIONS.owner) == BOT_MIGRATIONS.latest
+        )
     assert _records(path) == [
         *(("archive", n) for n in range(1, ARCHIVE_MIGRATIONS.latest + 1)),
         *(("bot", n) for n in range(1, BOT_MIGRATIONS.latest + 1)),

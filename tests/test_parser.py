@@ -138,3 +138,39 @@ def test_empty_day_page_is_a_parse_error() -> None:
 def test_link_targets(target: str, expected: tuple | None) -> None:
     link = parse_link_target(target, "/news/2016/03/14")
     assert (None if link is None else (link.lang, link.date, link.slug)) == expected
+
+
+def _tag_note_by_rule(rest: str) -> str | None:
+    """The rule of ``_tag_note``, one character at a time (as it was first written)."""
+    end = len(rest.rstrip())
+    if end < 3 or rest[end - 1] != "_":
+        return None
+    start = rest.find("_")
+    while -1 < start < end - 1:
+        colon = -1
+        for i in range(start + 1, min(start + 43, end - 1)):
+            if rest[i] in ":：":
+                colon = i
+                break
+            if rest[i] == "_" or rest[i].isdigit():
+                break
+        label = rest[start + 1 : colon].strip() if colon != -1 else ""
+        if label and len(label) <= 40:
+            return rest[colon + 1 : end - 1].strip()
+        start = rest.find("_", start + 1)
+    return None
+
+
+def test_tag_note_follows_its_rule_on_random_lines() -> None:
+    import random
+
+    from archive.parser import _tag_note
+
+    rng = random.Random(7)
+    alphabet = ["_", ":", "：", " ", "a", "b", "1", "²", "١", "\u3000", "Z"]  # ² and ١: digits
+    for _ in range(20_000):
+        line = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        line = ("_" if rng.random() < 0.5 else "") + line + ("_ " if rng.random() < 0.7 else "")
+        assert _tag_note(line) == _tag_note_by_rule(line), repr(line)
+    assert _tag_note("_Context: a, b_") == "a, b"
+    assert _tag_note("_Label²: a_") is None

@@ -4,18 +4,18 @@ from dataclasses import replace
 from pathlib import Path
 
 from archive.ingest import ingest
-from archive.migrations import ARCHIVE_MIGRATIONS
-from archive.models import Event, RelatedLink, Source
-from archive.rows import content_hash
+from archive.migrations import ARCHIVE_MIGRATIONS, applied_migration
+from archive.models import NewEvent, RelatedLink, Source
+from archive.rows import event_rows
 from archive.store import PAGE_SIZE, Store
+from tests import records
 from tests.test_migrations import OLD_SCRIPTS
 
 DAY = dt.date(2016, 3, 14)
 
 
-def _event(slug: str, date: dt.date = DAY, **fields: object) -> Event:
+def _event(slug: str, date: dt.date = DAY, **fields: object) -> NewEvent:
     values: dict = dict(
-        id=0,
         lang="en",
         date=date,
         slug=slug,
@@ -27,11 +27,14 @@ def _event(slug: str, date: dt.date = DAY, **fields: object) -> Event:
         aliases=(slug,),
     )
     values.update(fields)
-    return Event(**values)
+    return NewEvent(**values)
 
 
 async def test_fresh_database_is_fully_migrated(fresh_db: Store) -> None:
-    assert await fresh_db.schema_version() == ARCHIVE_MIGRATIONS.latest
+    assert (
+        await applied_migration(fresh_db.connection, ARCHIVE_MIGRATIONS.owner)
+        == ARCHIVE_MIGRATIONS.latest
+    )
     assert await fresh_db.migrate() == ARCHIVE_MIGRATIONS.latest  # a second run is a no-op
 
 
@@ -50,7 +53,10 @@ async def test_migrations_run_in_order_from_an_older_version(tmp_path: Path) -> 
     db.commit()
     db.close()
     async with Store.open(path) as store:
-        assert await store.schema_version() == ARCHIVE_MIGRATIONS.latest
+        assert (
+            await applied_migration(store.connection, ARCHIVE_MIGRATIONS.owner)
+            == ARCHIVE_MIGRATIONS.latest
+        )
         assert [e.headline for e in await store.events_on(DAY)] == ["Kept across migrations"]
     async with Store.open(path) as store:
         journal = await store._fetch("PRAGMA journal_mode")
@@ -72,8 +78,9 @@ async def test_write_and_read_back_every_field(fresh_db: Store) -> None:
     result = await fresh_db.write_events([(None, event)])
     (stored,) = await fresh_db.events_by_ids(list(result.inserted))
     assert stored.id == result.inserted[0]
-    assert stored == replace(event, id=stored.id)
-    assert stored.content_hash == content_hash(event)
+    assert stored == records.stored(event, stored.id)
+    assert stored.content_hash == event_rows(event).content_hash
+    assert records.unstored(stored) == event
     assert await fresh_db.resolve("en", DAY, "a-copy") == stored.id
 
 
@@ -89,7 +96,7 @@ async def test_update_replaces_children(fresh_db: Store) -> None:
     await fresh_db.write_events([(event_id, _event("a", tags=("y", "z")))])
     (stored,) = await fresh_db.events_by_ids([event_id])
     assert stored.tags == ("y", "z")
-    assert await fresh_db.events_by_tag("x") == []
+    assert await fresh_db._fetch("SELECT tag FROM tags ORDER BY position") == [("y",), ("z",)]
 
 
 def _related(*slugs: str) -> tuple[RelatedLink, ...]:
@@ -163,7 +170,6 @@ async def test_queries(fresh_db: Store) -> None:
     assert [e.slug for e in await fresh_db.events_on_month_day(3, 14, before=DAY)] == ["old"]
     assert [e.slug for e in await fresh_db.events_by_ids([ids[2], 999, ids[0]])] == ["old", "flood"]
     assert [e.slug for e in await fresh_db.events_by_topic("weather")] == ["other", "flood"]
-    assert [e.slug for e in await fresh_db.events_by_tag("LAGOS")] == ["old", "flood"]
     assert await fresh_db.counts_per_day(dt.date(2004, 1, 1), dt.date(2012, 1, 1)) == [
         (dt.date(2004, 3, 14), 1),
         (dt.date(2010, 7, 1), 1),

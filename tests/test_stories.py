@@ -3,7 +3,6 @@ archive-en pages (links across October-December 2015)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from embeddings.digest import is_round_anniversary, plan_digest
 from embeddings.stories import Stories, StoryOptions
 from embeddings.timeline_chart import HEIGHT_PX, WIDTH_PX, buckets, draw_timeline, png_size
 from tests.conftest import shared_archive
+from tests.records import stored
 from tests.search_fixtures import make_event
 
 CASPIAN = "russian-warships-launch-cruise-missiles-from-the-caspian-sea"
@@ -152,7 +152,7 @@ def test_digest_plan_spreads_years_and_keeps_every_event():
         make_event(f"{year}-11-20", f"Event {year} {n}", None, (), n)
         for year in (2005, 2010, 2012, 2013, 2015, 2024) for n in range(4)
     ]  # fmt: skip
-    numbered = [dataclasses.replace(e, id=n + 1) for n, e in enumerate(events)]
+    numbered = [stored(e, n + 1) for n, e in enumerate(events)]
     scores = {e.id: (10 if e.position == 3 else 0) for e in numbered}
     plan = plan_digest(numbered, scores, day)
     years = [e.date.year for e in plan.highlights]
