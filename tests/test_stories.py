@@ -3,6 +3,7 @@ archive-en pages (links across October-December 2015)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
