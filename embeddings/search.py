@@ -228,7 +228,7 @@ class Searcher:
         else:
             share = _STRONG_BIGRAM_SHARE
         if words:
-            events = await self._store.events_by_ids([i for i in allowed if i not in found])
+            events = await self._store.events_by_ids([int(i) for i in allowed if i not in found])
             found |= {e.id for e in events if keyword_coverage(words, e) >= share}
         return found
 
