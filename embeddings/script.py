@@ -1,7 +1,7 @@
 """Whether the embedding model can read a question's script, measured on the archive.
 
 An English-only model (all-MiniLM-L6-v2) maps every Chinese text into one narrow cone: two
-unrelated Chinese events have a cosine near 0.5, any Chinese question is at 0.55-0.83 from
+unrelated Chinese events have a cosine near 0.55 (0.11 for English ones), any Chinese question is at 0.55-0.83 from
 every event, and the relevance floor ``min_similarity`` means nothing. The measure is the
 model's **background cosine** for a script: the mean cosine between unrelated texts of that
 script (distinct events of the archive, sampled), measured once per searcher and script.
