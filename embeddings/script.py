@@ -1,11 +1,12 @@
 """Whether the embedding model can read a question's script, measured on the archive.
 
 An English-only model (all-MiniLM-L6-v2) maps every Chinese text into one narrow cone: two
-unrelated Chinese events have a cosine near 0.55 (0.11 for English ones), any Chinese question is at 0.55-0.83 from
-every event, and the relevance floor ``min_similarity`` means nothing. The measure is the
-model's **background cosine** for a script: the mean cosine between unrelated texts of that
-script (distinct events of the archive, sampled), measured once per searcher and script.
-A multilingual model gives Chinese a low background, like English, and keeps its dense side.
+unrelated Chinese events have a cosine near 0.55 (English ones 0.11), any Chinese question is
+at 0.55-0.83 from every event, and the relevance floor ``min_similarity`` means nothing. The
+measure is the model's **background cosine** for a script: the mean cosine between unrelated
+texts of that script (distinct events of the archive, sampled), measured once per searcher and
+script (again after a refresh while the archive had too few events of it). A multilingual
+model gives Chinese a low background, like English, and keeps its dense side.
 
 Only non-Latin scripts are measured: Latin-script questions (English) are taken as read, so
 their answers are exactly those of plain hybrid search and cost no extra encoding.
@@ -68,6 +69,10 @@ class ScriptBackgrounds:
             if script not in self._known:
                 self._known[script] = await self._measure(script, index)
             return self._known[script]
+
+    def forget_unknown(self) -> None:
+        """Measure again the scripts the archive had too few events of (after an ingest)."""
+        self._known = {s: b for s, b in self._known.items() if b is not None}
 
     async def _measure(self, script: str, index: _IdSource) -> float | None:
         ids = index.ids_between(None, None)

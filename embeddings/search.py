@@ -181,6 +181,7 @@ class Searcher:
             )  # fmt: skip
             self._index = index  # the swap
             self._editions = {}
+            self._backgrounds.forget_unknown()
             self._seen = await self._sources_version()
             return report
 

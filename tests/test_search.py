@@ -285,3 +285,19 @@ async def test_a_model_that_reads_cjk_keeps_its_dense_side(tmp_path, sample_stor
     answer = await searcher.ask("摩洛哥重新加入非洲联盟", lang="zh")
     assert answer.hits[0].event.headline == "摩洛哥重新加入非洲联盟"
     assert answer.hits[0].dense is not None and answer.hits[0].dense > 0.35
+
+
+async def test_a_script_first_seen_after_an_ingest_is_measured_then(tmp_path, sample_store):
+    settings = make_settings(tmp_path)
+    searcher = await Searcher.load(
+        settings.storage.index_dir, settings.embeddings, settings.search, sample_store,
+        CjkBlindEncoder(),
+    )  # fmt: skip
+    # No Chinese events to measure the model on: its dense side is kept (the default).
+    assert await searcher._dense_informative("摩洛哥加入非洲联盟", searcher.index)
+    events = [make_event(*row, n) for n, row in enumerate(ZH_EVENTS, start=100)]
+    await add_events(sample_store, [dataclasses.replace(e, lang="zh") for e in events])
+    await searcher.refresh()
+    assert not await searcher._dense_informative("摩洛哥加入非洲联盟", searcher.index)
+    answer = await searcher.ask("火星上发现了外星人的城市", lang="zh")
+    assert answer.nothing_close
