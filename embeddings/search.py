@@ -23,6 +23,12 @@ How a question is answered:
    candidates below the floor are dropped unless the keyword side found them too.
 4. The two rankings are fused by reciprocal rank fusion; the best ``k`` events are returned.
 
+When the model can't read the question's script (``embeddings.script``: the mean cosine it
+gives two unrelated texts of that script, measured once on the archive's own events, already
+clears ``min_similarity``), its cosines say nothing for that question: hybrid search ranks by
+the keyword side alone, and the floor is the keyword one, with the share made for CJK bigrams
+(``_STRONG_BIGRAM_SHARE``).
+
 A question that is only a date ("What happened on 20 November 2015?") lists the events of that
 window in date order.
 """
@@ -46,12 +52,17 @@ from embeddings.encoder import Encoder, load_encoder
 from embeddings.fusion import reciprocal_rank_fusion
 from embeddings.index import META_FILE, VectorIndex
 from embeddings.indexing import IndexProgress, IndexReport, update_index
+from embeddings.script import ScriptBackgrounds, question_script
 from embeddings.settings import EmbeddingSettings, SearchSettings
 from embeddings.text import event_text
 
 Mode = Literal["hybrid", "dense", "keyword"]
 # A keyword candidate is a strong match when its text holds this share of the question's words.
 _STRONG_KEYWORD_SHARE = 0.75
+# The same for a mostly-CJK question when its dense side carries no information: bigrams that
+# straddle two words or differ between simplified and traditional characters ("克莱斯勒" /
+# "克萊斯勒") don't occur in a right answer's text, so half of them is the bar.
+_STRONG_BIGRAM_SHARE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +122,8 @@ class Searcher:
         self._editions: dict[str, np.ndarray] = {}  # ids per edition, as of the last sync
         # The index files' and the store's versions as of the last sync (changed_elsewhere).
         self._seen: tuple[tuple[int, int, int] | None, int] = (None, -1)
+        # Per script, the model's mean cosine between unrelated texts (measured lazily).
+        self._backgrounds = ScriptBackgrounds(encoder, store)
 
     @classmethod
     async def load(
@@ -168,6 +181,7 @@ class Searcher:
             )  # fmt: skip
             self._index = index  # the swap
             self._editions = {}
+            self._backgrounds.forget_unknown()
             self._seen = await self._sources_version()
             return report
 
@@ -206,13 +220,27 @@ class Searcher:
         index = self._index
         allowed = np.array(sorted(set(ids)), dtype=np.int64)
         words = fts_terms(query)
-        vector = await asyncio.to_thread(self._encoder.encode_query, query)
-        dense = await asyncio.to_thread(index.search, vector, len(allowed), allowed=allowed)
-        found = {i for i, sim in dense if sim >= self._settings.min_similarity}
+        found: set[int] = set()
+        share = _STRONG_KEYWORD_SHARE
+        if await self._dense_informative(query, index):
+            vector = await asyncio.to_thread(self._encoder.encode_query, query)
+            dense = await asyncio.to_thread(index.search, vector, len(allowed), allowed=allowed)
+            found = {i for i, sim in dense if sim >= self._settings.min_similarity}
+        else:
+            share = _STRONG_BIGRAM_SHARE
         if words:
-            events = await self._store.events_by_ids([i for i in allowed if i not in found])
-            found |= {e.id for e in events if keyword_coverage(words, e) >= _STRONG_KEYWORD_SHARE}
+            events = await self._store.events_by_ids([int(i) for i in allowed if i not in found])
+            found |= {e.id for e in events if keyword_coverage(words, e) >= share}
         return found
+
+    async def _dense_informative(self, text: str, index: VectorIndex) -> bool:
+        """False when the model's cosines carry no information for ``text``: its script is one
+        where unrelated texts already reach ``min_similarity`` on average."""
+        script = question_script(text)
+        if script is None:
+            return True
+        background = await self._backgrounds.background(script, index)
+        return background is None or background < self._settings.min_similarity
 
     def _dense(
         self, index: VectorIndex, text: str, limit: int, allowed: np.ndarray | None
@@ -270,11 +298,14 @@ class Searcher:
         async def no_candidates() -> list[tuple[int, float]]:
             return []
 
+        # Hybrid search for a question in a script the model can't read is keyword search
+        # with a floor of its own (see the module docstring).
+        blind = mode == "hybrid" and not await self._dense_informative(text, index)
         # Both retrievers at once: encoding and FAISS in a worker thread, FTS5 on the
         # store's connection thread.
         dense, keyword = await asyncio.gather(
             asyncio.to_thread(self._dense, index, text, search.candidates, allowed)
-            if mode != "keyword"
+            if mode != "keyword" and not blind
             else no_candidates(),
             self._store.search_text(
                 text, limit=search.candidates, date_from=date_from, date_to=date_to, lang=lang
@@ -282,7 +313,7 @@ class Searcher:
             if mode != "dense"
             else no_candidates(),
         )
-        if not await self._close_enough(dense, keyword, words, mode):
+        if not await self._close_enough(dense, keyword, words, mode, blind=blind):
             return empty(True)
         # Dense candidates below the floor are only "the least far" events: not shown unless
         # the keyword side found them too.
@@ -307,6 +338,8 @@ class Searcher:
         keyword: list[tuple[int, float]],
         words: list[str],
         mode: Mode,
+        *,
+        blind: bool = False,
     ) -> bool:
         if dense and dense[0][1] >= self._settings.min_similarity:
             return True
@@ -316,8 +349,10 @@ class Searcher:
             return True
         # Dense search found nothing close: accept a keyword match that holds most of the
         # question's words (names the model does not know, e.g. "Karowe AK6").
+        # With a blind dense side, the bar is the one made for CJK bigrams.
+        share = _STRONG_BIGRAM_SHARE if blind else _STRONG_KEYWORD_SHARE
         top = await self._store.events_by_ids([i for i, _ in keyword[:3]])
-        return any(keyword_coverage(words, e) >= _STRONG_KEYWORD_SHARE for e in top)
+        return any(keyword_coverage(words, e) >= share for e in top)
 
     async def _window_hits(
         self, index: VectorIndex, allowed: np.ndarray, k: int

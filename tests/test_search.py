@@ -1,11 +1,14 @@
 import asyncio
+import dataclasses
 import datetime as dt
 import threading
 
+import numpy as np
 import pytest
 
 from embeddings.encoder import FakeEncoder
 from embeddings.indexing import build_index
+from embeddings.script import CJK, question_script
 from embeddings.search import Searcher
 from tests.search_fixtures import add_events, change_event, make_event, make_settings
 
@@ -190,3 +193,93 @@ async def test_real_model_finds_the_caspian_missiles(
     assert answer.hits[0].dense is not None and answer.hits[0].dense > 0.5
     nothing = await searcher.ask("How do I bake sourdough bread at home?")
     assert nothing.nothing_close and not nothing.hits
+
+
+# ----- a model that can't read the question's script (embeddings.script) -------------------
+
+ZH_EVENTS = [
+    ("2015-06-01", "东方之星客轮在长江翻沉", "长江", ()),
+    ("2015-07-04", "智利在美洲杯决赛点球大战击败阿根廷夺冠", "美洲杯", ()),
+    ("2017-01-30", "摩洛哥重新加入非洲联盟", "非洲联盟", ()),
+    ("2016-01-23", "华盛顿遭遇百年一遇的暴风雪", None, ()),
+    ("2016-05-01", "北京举行国际马拉松比赛", None, ()),
+]
+
+
+class CjkBlindEncoder(FakeEncoder):
+    """FakeEncoder for Latin text; every mostly-CJK text lands next to one direction (cosine
+    about 0.98 to any other), as an English-only model does with Chinese."""
+
+    def encode(self, texts):
+        vectors = super().encode(texts)
+        cone = np.zeros(self.dimension, dtype=np.float32)
+        cone[0] = 1.0
+        for row, text in enumerate(texts):
+            if question_script(text) == CJK:
+                blended = cone + 0.15 * vectors[row]
+                vectors[row] = blended / np.linalg.norm(blended)
+        return vectors
+
+
+async def zh_searcher(tmp_path, store, encoder) -> Searcher:
+    events = [make_event(*row, n) for n, row in enumerate(ZH_EVENTS, start=100)]
+    await add_events(store, [dataclasses.replace(e, lang="zh") for e in events])
+    settings = make_settings(tmp_path)
+    return await Searcher.load(
+        settings.storage.index_dir, settings.embeddings, settings.search, store, encoder
+    )
+
+
+async def test_blind_dense_side_gives_the_keyword_ranking(tmp_path, sample_store):
+    searcher = await zh_searcher(tmp_path, sample_store, CjkBlindEncoder())
+    question = "摩洛哥加入非洲联盟"
+    hybrid = await searcher.ask(question, k=5, lang="zh")
+    keyword = await searcher.ask(question, k=5, lang="zh", mode="keyword")
+    assert hybrid.hits[0].event.headline == "摩洛哥重新加入非洲联盟"
+    assert [h.event.id for h in hybrid.hits] == [h.event.id for h in keyword.hits]
+    assert all(h.dense is None for h in hybrid.hits)
+    # Any Chinese question clears the cosine floor with this model; the bigram floor doesn't.
+    unrelated = "火星上发现了外星人的城市"
+    assert not (await searcher.ask(unrelated, lang="zh", mode="dense")).nothing_close
+    assert (await searcher.ask(unrelated, lang="zh")).nothing_close
+    # A paraphrase holding half of the question's bigrams is close enough.
+    answer = await searcher.ask("智利点球大战赢了阿根廷，拿到美洲杯冠军", lang="zh")
+    assert answer.hits[0].event.headline.startswith("智利在美洲杯决赛")
+    # The news-feed filter follows the same rule.
+    ids = [h.event.id for h in keyword.hits] + [h.event.id for h in answer.hits]
+    assert await searcher.matching(unrelated, ids) == set()
+    assert await searcher.matching(question, ids) == {hybrid.hits[0].event.id}
+
+
+async def test_english_questions_keep_the_dense_side(tmp_path, sample_store):
+    encoder = CjkBlindEncoder()
+    searcher = await zh_searcher(tmp_path, sample_store, encoder)
+    before = encoder.texts_encoded
+    answer = await searcher.ask("cruise missiles fired from the Caspian", k=3)
+    assert answer.hits[0].event.headline.startswith("Russian warships")
+    assert answer.hits[0].dense is not None
+    assert encoder.texts_encoded == before + 1  # the question only: Latin is not measured
+
+
+async def test_a_model_that_reads_cjk_keeps_its_dense_side(tmp_path, sample_store):
+    # FakeEncoder hashes each CJK run as a word: unrelated Chinese texts are at cosine ~0.
+    searcher = await zh_searcher(tmp_path, sample_store, FakeEncoder())
+    answer = await searcher.ask("摩洛哥重新加入非洲联盟", lang="zh")
+    assert answer.hits[0].event.headline == "摩洛哥重新加入非洲联盟"
+    assert answer.hits[0].dense is not None and answer.hits[0].dense > 0.35
+
+
+async def test_a_script_first_seen_after_an_ingest_is_measured_then(tmp_path, sample_store):
+    settings = make_settings(tmp_path)
+    searcher = await Searcher.load(
+        settings.storage.index_dir, settings.embeddings, settings.search, sample_store,
+        CjkBlindEncoder(),
+    )  # fmt: skip
+    # No Chinese events to measure the model on: its dense side is kept (the default).
+    assert await searcher._dense_informative("摩洛哥加入非洲联盟", searcher.index)
+    events = [make_event(*row, n) for n, row in enumerate(ZH_EVENTS, start=100)]
+    await add_events(sample_store, [dataclasses.replace(e, lang="zh") for e in events])
+    await searcher.refresh()
+    assert not await searcher._dense_informative("摩洛哥加入非洲联盟", searcher.index)
+    answer = await searcher.ask("火星上发现了外星人的城市", lang="zh")
+    assert answer.nothing_close
