@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -305,6 +306,12 @@ def main() -> None:
     add_config_argument(parser)
     parser.add_argument("--sizes", default="100000,1000000", help="synthetic sizes ('' for none)")
     parser.add_argument("--queries", type=int, default=300, help="asks timed per size")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="folder for the synthetic sets (one subfolder per size), kept and reused: a set"
+        " already built there is only served again",
+    )
     parser.add_argument("--build", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -327,10 +334,22 @@ def main() -> None:
     )
     notes = []
     for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
-        with tempfile.TemporaryDirectory(prefix="dateline-query-") as tmp:
-            config_args = ["--config", str(args.config)] if args.config else []
-            built = run_step(*config_args, "--build", str(size), "--work", tmp)
-            served = run_step("--serve", str(size), "--work", tmp, "--queries", str(args.queries))
+        with contextlib.ExitStack() as stack:
+            if args.keep:
+                work = args.keep / str(size)
+                work.mkdir(parents=True, exist_ok=True)
+            else:
+                work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dateline-")))
+            built_file = work / "built.json"
+            if built_file.exists():
+                built = json.loads(built_file.read_text())
+            else:
+                config_args = ["--config", str(args.config)] if args.config else []
+                built = run_step(*config_args, "--build", str(size), "--work", str(work))
+                built_file.write_text(json.dumps(built))
+            served = run_step(
+                "--serve", str(size), "--work", str(work), "--queries", str(args.queries)
+            )
         print(
             f"| {size:,} | {served['kind']} nlist {served['nlist']} nprobe {served['nprobe']}"
             f" | {served['p50']:.1f} ms | {served['p95']:.1f} ms | {served['p99']:.1f} ms"

@@ -20,6 +20,13 @@ damaged file is reported (and rebuilt by indexing), never served. Vectors that a
 ``meta.json``; each write goes to a temporary file that is fsynced and moved into place with
 ``os.replace``. ``meta.json`` is the commit point: a crash at any moment leaves the previous
 set (or the new one) loadable.
+
+Serving loads with ``mapped=True``: an approximate index's inverted lists (nearly all of its
+bytes) are then memory-mapped read-only from the vectors file instead of read into memory, so
+only the pages of the lists a search probes are resident (and the kernel can drop them again).
+Such an index is ``read_only``: ``add``/``remove``/``update_entries`` refuse, and ``copy()``
+gives a writable in-memory copy to update (the mapped file is never written). A flat index is
+always read into memory (FAISS can't map it; it is at most ``ann_threshold`` events).
 """
 
 from __future__ import annotations
@@ -120,8 +127,12 @@ class VectorIndex:
         table: np.ndarray | None = None,
         variant: str = LEGACY_VARIANT,
         checksummed: bool = True,
+        read_only: bool = False,
     ) -> None:
         self._index = index
+        # True for an index whose inverted lists are memory-mapped from its file (``load``
+        # with ``mapped=True``): searchable, never changed; ``copy()`` to update.
+        self.read_only = read_only
         self.model = model
         self.variant = variant
         # False for an index loaded from files saved without checksums: save it again.
@@ -212,11 +223,11 @@ class VectorIndex:
         return result
 
     def copy(self) -> VectorIndex:
-        """An independent copy (the FAISS index cloned in memory): update it while readers
-        keep searching this one."""
+        """An independent, writable copy (the FAISS index cloned in memory, also from a
+        memory-mapped one): update it while readers keep searching this one."""
         faiss = _lazy.faiss()
         copied = VectorIndex(
-            faiss.clone_index(self._index),
+            _writable_ivf(self._index) if self.read_only else faiss.clone_index(self._index),
             model=self.model,
             dimension=self.dimension,
             kind=self.kind,
@@ -224,7 +235,12 @@ class VectorIndex:
             table=self._table,  # never changed in place: replaced when entries change
         )
         copied.nprobe = self.nprobe
+        copied.variant, copied.checksummed = self.variant, self.checksummed
         return copied
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise ValueError("this index is memory-mapped read-only: update a copy() of it")
 
     # ----- contents -------------------------------------------------------------------
 
@@ -238,6 +254,7 @@ class VectorIndex:
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, entries: Mapping[int, Entry]) -> None:
         """Add (or replace) the vectors of ``ids``; ``entries`` describes them."""
+        self._check_writable()
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if len(ids) == 0:
             return
@@ -255,6 +272,7 @@ class VectorIndex:
     def update_entries(self, entries: Mapping[int, Entry]) -> None:
         """Record new hashes or dates for events whose embedded text did not change."""
         if entries:
+            self._check_writable()
             self.entries.update(entries)
             self._table = None
 
@@ -274,10 +292,39 @@ class VectorIndex:
         table = self._current_table()
         return table["day"][np.searchsorted(table["id"], ids)]
 
+    def changes(self, hashes: Mapping[int, str]) -> tuple[list[int], list[int]]:
+        """(ids indexed but not in ``hashes``, ids of ``hashes`` not indexed or indexed with
+        another content hash), both sorted: computed on the entries table, so a loaded
+        million-event index never builds a million ``Entry`` objects to find nothing to do."""
+        if self._entries is not None:
+            entries = self._entries
+            gone = sorted(i for i in entries if i not in hashes)
+            pending = sorted(
+                i for i, digest in hashes.items()
+                if i not in entries or entries[i].content_hash != digest
+            )  # fmt: skip
+            return gone, pending
+        table = self._current_table()
+        wanted_ids = np.fromiter(hashes.keys(), dtype=np.int64, count=len(hashes))
+        wanted = np.array(list(hashes.values()), dtype="S32") if hashes else np.zeros(0, "S32")
+        order = np.argsort(wanted_ids)
+        wanted_ids, wanted = wanted_ids[order], wanted[order]
+        known = np.isin(table["id"], wanted_ids, assume_unique=True)
+        gone = table["id"][~known]
+        at = np.searchsorted(table["id"], wanted_ids).clip(max=max(len(table) - 1, 0))
+        same = np.zeros(len(wanted_ids), dtype=bool)
+        if len(table):
+            same = (table["id"][at] == wanted_ids) & (table["content"][at] == wanted)
+        # A hash longer than the table keeps is compared whole: never taken as unchanged.
+        long = np.fromiter((len(h) > 32 for h in hashes.values()), dtype=bool, count=len(hashes))
+        same &= ~long[order]
+        return gone.tolist(), wanted_ids[~same].tolist()
+
     def remove(self, ids: Iterable[int]) -> int:
         wanted = np.array(sorted(set(ids)), dtype=np.int64)
         if len(wanted) == 0:
             return 0
+        self._check_writable()
         faiss = _lazy.faiss()
         removed = int(self._index.remove_ids(faiss.IDSelectorBatch(wanted)))
         for event_id in wanted:
@@ -325,12 +372,15 @@ class VectorIndex:
     def save(self, directory: Path) -> None:
         """Write atomically: a new vectors file, then ``meta.json`` naming it (the commit)."""
         faiss = _lazy.faiss()
+        # A mapped index is written from an in-memory copy of its lists (never as a mapping).
+        source = _writable_ivf(self._index) if self.read_only else self._index
         check_location(directory)
         directory.mkdir(parents=True, exist_ok=True)
         token = secrets.token_hex(6)
         vectors_name, entries_name = f"vectors-{token}.faiss", f"entries-{token}.npy"
         temporary = directory / f".{vectors_name}.tmp"
-        faiss.write_index(self._index, str(temporary))
+        faiss.write_index(source, str(temporary))
+        del source
         _fsync_file(temporary)
         vectors_sum = file_checksum(temporary)
         os.replace(temporary, directory / vectors_name)
@@ -362,10 +412,11 @@ class VectorIndex:
         self.checksummed = True
 
     @classmethod
-    def load(cls, directory: Path) -> VectorIndex | None:
+    def load(cls, directory: Path, *, mapped: bool = False) -> VectorIndex | None:
         """The saved index, or None when there is none; IndexUnreadable when it is damaged
         (including a file whose checksum differs from the one ``meta.json`` recorded);
-        IndexLocationError when ``directory`` is a file."""
+        IndexLocationError when ``directory`` is a file. ``mapped``: an approximate index's
+        lists are memory-mapped read-only (for serving; see the module's doc)."""
         check_location(directory)
         meta_path = directory / META_FILE
         if not meta_path.exists():
@@ -386,7 +437,10 @@ class VectorIndex:
                     raise IndexUnreadable(
                         f"{directory / name} is damaged (its checksum does not match)"
                     )
-            index = faiss.read_index(str(directory / meta["vectors_file"]))
+            flags = 0
+            if mapped and meta.get("kind") == IVF_SQ8:
+                flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY
+            index = faiss.read_index(str(directory / meta["vectors_file"]), flags)
             table = np.load(directory / meta["entries_file"], allow_pickle=False)
             dimension = int(meta["dimension"])
             model, kind = str(meta["model"]), str(meta["kind"])
@@ -404,13 +458,37 @@ class VectorIndex:
             raise IndexUnreadable(f"the index in {directory} does not match its metadata")
         return cls(
             index, model=model, dimension=dimension, kind=kind, table=table, variant=variant,
-            checksummed=checksums is not None,
+            checksummed=checksums is not None, read_only=flags != 0,
         )  # fmt: skip
 
     def size_on_disk(self, directory: Path) -> int:
         files = [*directory.glob("vectors-*.faiss"), *directory.glob("entries-*.npy")]
         meta = directory / META_FILE
         return sum(p.stat().st_size for p in [*files, *([meta] if meta.exists() else [])])
+
+
+def _writable_ivf(mapped: Any) -> Any:
+    """An in-memory copy of an IVF-SQ8 index whose lists are memory-mapped: FAISS can't clone
+    mapped lists, so they are copied list by list into ordinary ones."""
+    faiss = _lazy.faiss()
+    source = mapped.invlists
+    lists = faiss.ArrayInvertedLists(mapped.nlist, mapped.code_size)
+    for number in range(mapped.nlist):
+        size = source.list_size(number)
+        if size:
+            lists.add_entries(number, size, source.get_ids(number), source.get_codes(number))
+    copied = faiss.IndexIVFScalarQuantizer(
+        faiss.clone_index(mapped.quantizer), mapped.d, mapped.nlist, mapped.sq.qtype,
+        mapped.metric_type,
+    )  # fmt: skip
+    copied.sq = mapped.sq
+    copied.by_residual = mapped.by_residual
+    copied.is_trained = True
+    copied.replace_invlists(lists, True)
+    lists.this.disown()  # owned by ``copied`` now
+    copied.ntotal = mapped.ntotal
+    copied.nprobe = mapped.nprobe
+    return copied
 
 
 def write_atomically(path: Path, data: bytes) -> None:
