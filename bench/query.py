@@ -59,6 +59,17 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def rss_parts_mb() -> dict[str, float]:
+    """Resident memory now, split: anonymous (heap) and file-backed (mapped index pages,
+    shared libraries; the kernel can drop these under pressure)."""
+    parts = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key = line.split(":")[0]
+        if key in ("RssAnon", "RssFile"):
+            parts[key.lower() + "_mb"] = int(line.split()[1]) / 1024
+    return parts
+
+
 def percentiles(latencies_ms: list[float]) -> dict[str, float]:
     values = np.array(latencies_ms)
     return {f"p{p}": float(np.percentile(values, p)) for p in (50, 95, 99)}
@@ -237,7 +248,8 @@ async def serve(size: int, work: Path, n: int) -> None:
 
     settings = settings_from_dict({"storage": {"dir": str(work)}})
     encoder = bench_encoder(settings)
-    index = VectorIndex.load(settings.storage.index_dir)
+    # As the bot serves: an approximate index's lists memory-mapped (Searcher.load).
+    index = VectorIndex.load(settings.storage.index_dir, mapped=True)
     assert index is not None and index.count == size
     rss_loaded = peak_rss_mb()
     async with Store.open(settings.storage.database) as store:
@@ -287,6 +299,7 @@ async def serve(size: int, work: Path, n: int) -> None:
                 "torch": "torch" in sys.modules,
                 "variant": encoder.variant,
                 "rss_mb": peak_rss_mb(),
+                **rss_parts_mb(),
             }
         )
     )
@@ -364,7 +377,9 @@ def main() -> None:
             f"{size:,}: recall@10 vs exact {recall}; built in {built['rows_seconds']:.0f} s"
             f" (rows) + {built['index_seconds']:.0f} s (index); database"
             f" {served['db_mb']:.0f} MB; RSS after loading model + index"
-            f" {served['rss_loaded_mb']:.0f} MB; encoder {served['variant']}, torch imported:"
+            f" {served['rss_loaded_mb']:.0f} MB; at the end anonymous"
+            f" {served.get('rssanon_mb', 0):.0f} MB + file-backed {served.get('rssfile_mb', 0):.0f}"
+            f" MB; encoder {served['variant']}, torch imported:"
             f" {served['torch']}"
         )
     print()
