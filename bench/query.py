@@ -349,7 +349,7 @@ def main() -> None:
     for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
         with contextlib.ExitStack() as stack:
             if args.keep:
-                work = args.keep / str(size)
+                work = args.keep / f"dateline-{size}"  # the name shares the ONNX cache
                 work.mkdir(parents=True, exist_ok=True)
             else:
                 work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dateline-")))
