@@ -310,7 +310,7 @@ class VectorIndex:
         order = np.argsort(wanted_ids)
         wanted_ids, wanted = wanted_ids[order], wanted[order]
         known = np.isin(table["id"], wanted_ids, assume_unique=True)
-        gone = table["id"][~known]
+        missing = table["id"][~known]
         at = np.searchsorted(table["id"], wanted_ids).clip(max=max(len(table) - 1, 0))
         same = np.zeros(len(wanted_ids), dtype=bool)
         if len(table):
@@ -318,7 +318,7 @@ class VectorIndex:
         # A hash longer than the table keeps is compared whole: never taken as unchanged.
         long = np.fromiter((len(h) > 32 for h in hashes.values()), dtype=bool, count=len(hashes))
         same &= ~long[order]
-        return gone.tolist(), wanted_ids[~same].tolist()
+        return missing.tolist(), wanted_ids[~same].tolist()
 
     def remove(self, ids: Iterable[int]) -> int:
         wanted = np.array(sorted(set(ids)), dtype=np.int64)
