@@ -31,11 +31,13 @@ always read into memory (FAISS can't map it; it is at most ``ann_threshold`` eve
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import hashlib
 import io
 import json
 import math
+import mmap
 import os
 import secrets
 from collections.abc import Iterable, Mapping
@@ -54,6 +56,8 @@ IVF_SQ8 = "ivf-sq8"
 # A date filter that keeps less than this share of an approximate index is searched
 # exhaustively (all lists probed, only the allowed ids scored): exact and still fast.
 _SELECTIVE_SHARE = 0.05
+# A mapped index searches all of its lists in this many slices (see _search_all_lists_in_parts).
+_PARTS = 16
 
 
 _TABLE = np.dtype([("id", "<i8"), ("day", "<i4"), ("content", "S32"), ("text", "S24")])
@@ -133,6 +137,7 @@ class VectorIndex:
         # True for an index whose inverted lists are memory-mapped from its file (``load``
         # with ``mapped=True``): searchable, never changed; ``copy()`` to update.
         self.read_only = read_only
+        self._mapping = _mapped_range(index) if read_only else None
         self.model = model
         self.variant = variant
         # False for an index loaded from files saved without checksums: save it again.
@@ -358,6 +363,8 @@ class VectorIndex:
         if self.kind == IVF_SQ8:
             nprobe = self.nprobe
             if allowed is not None and len(allowed) < _SELECTIVE_SHARE * self.count:
+                if self._mapping is not None:
+                    return self._search_all_lists_in_parts(query, min(k, self.count), selector)
                 nprobe = self._index.nlist
             params: Any = faiss.SearchParametersIVF(nprobe=nprobe)
             if selector is not None:
@@ -365,7 +372,39 @@ class VectorIndex:
         else:
             params = faiss.SearchParameters(sel=selector) if selector is not None else None
         scores, ids = self._index.search(query, min(k, self.count), params=params)
+        if self._mapping is not None:
+            _drop_pages(*self._mapping)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def _search_all_lists_in_parts(
+        self, query: np.ndarray, k: int, selector: Any
+    ) -> list[tuple[int, float]]:
+        """Probe every list of a mapped index, ``_PARTS`` slices of lists at a time with the
+        touched pages dropped after each: one exhaustive search would otherwise make the whole
+        index resident at once."""
+        faiss = _lazy.faiss()
+        assert self._mapping is not None
+        nlist = self._index.nlist
+        coarse_scores, coarse_lists = self._index.quantizer.search(query, nlist)
+        step = -(-nlist // _PARTS)
+        scores, ids = [], []
+        for start in range(0, nlist, step):
+            lists = np.ascontiguousarray(coarse_lists[:, start : start + step], dtype=np.int64)
+            centroid = np.ascontiguousarray(coarse_scores[:, start : start + step])
+            params = faiss.SearchParametersIVF(nprobe=lists.shape[1])
+            params.sel = selector
+            part_scores = np.empty((1, k), dtype=np.float32)
+            part_ids = np.empty((1, k), dtype=np.int64)
+            self._index.search_preassigned_c(
+                1, faiss.swig_ptr(query), k, faiss.swig_ptr(lists), faiss.swig_ptr(centroid),
+                faiss.swig_ptr(part_scores), faiss.swig_ptr(part_ids), False, params,
+            )  # fmt: skip
+            _drop_pages(*self._mapping)
+            scores.append(part_scores[0])
+            ids.append(part_ids[0])
+        all_scores, all_ids = np.concatenate(scores), np.concatenate(ids)
+        best = np.argsort(-all_scores, kind="stable")[:k]
+        return [(int(all_ids[i]), float(all_scores[i])) for i in best if all_ids[i] >= 0]
 
     # ----- files ----------------------------------------------------------------------
 
@@ -465,6 +504,40 @@ class VectorIndex:
         files = [*directory.glob("vectors-*.faiss"), *directory.glob("entries-*.npy")]
         meta = directory / META_FILE
         return sum(p.stat().st_size for p in [*files, *([meta] if meta.exists() else [])])
+
+
+def _mapped_range(index: Any) -> tuple[int, int] | None:
+    """(address, length) of a mapped index's lists, page-aligned; None if not known."""
+    try:
+        lists = _lazy.faiss().downcast_InvertedLists(index.invlists)
+        address, length = int(lists.ptr), int(lists.totsize)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    start = address - address % mmap.PAGESIZE
+    return start, length + (address - start)
+
+
+_libc: Any = None
+
+
+def _drop_pages(address: int, length: int) -> None:
+    """Tell the kernel this process no longer needs the mapped pages a search touched
+    (``MADV_DONTNEED``): they leave the process's resident set, stay in the page cache, and
+    the next search that needs one maps it again from there (a minor fault, no disk read).
+    Without it a served index becomes resident list by list until all of it is. Best effort:
+    nothing happens where ``madvise`` isn't available."""
+    global _libc
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if advice is None:
+        return
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL(None, use_errno=True)
+            _libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        except (OSError, AttributeError):
+            _libc = False
+    if _libc:
+        _libc.madvise(address, length, advice)
 
 
 def _writable_ivf(mapped: Any) -> Any:

@@ -265,13 +265,18 @@ def test_a_mapped_index_answers_exactly_like_one_loaded_normally(tmp_path):
     normal = VectorIndex.load(tmp_path)
     mapped = VectorIndex.load(tmp_path, mapped=True)
     assert normal is not None and mapped is not None
-    assert not normal.read_only and mapped.read_only
+    assert not normal.read_only and mapped.read_only and mapped._mapping is not None
     assert (mapped.count, mapped.nprobe, mapped.kind) == (normal.count, normal.nprobe, IVF_SQ8)
     queries = random_vectors(40, 32, seed=5)
     allowed = ids[::7]
     for query in queries:
         assert mapped.search(query, 10) == normal.search(query, 10)
         assert mapped.search(query, 5, allowed=allowed) == normal.search(query, 5, allowed=allowed)
+        # Selective (under 5% of the index): all lists probed, the mapped one in slices.
+        rare = mapped.search(query, 10, allowed=ids[:150])
+        expected = normal.search(query, 10, allowed=ids[:150])
+        assert [i for i, _ in rare] == [i for i, _ in expected] and len(rare) == 10
+        assert np.allclose([s for _, s in rare], [s for _, s in expected], atol=1e-5)
     since = dt.date(2015, 11, 20) + dt.timedelta(days=6000)
     assert mapped.ids_between(since, None).tolist() == normal.ids_between(since, None).tolist()
     # Its writable copy is the same index, byte for byte.
