@@ -1,6 +1,7 @@
 """``/ask`` latency at the real sample's size and at synthetic 100k and 1M events.
 
     .venv/bin/python bench/query.py [--config FILE] [--sizes 100000,1000000] [--queries 300]
+                                    [--keep DIR]   # keep the built sets in DIR, reuse them
 
 Real sample: ``Searcher.ask`` end to end (date understanding, question encoding, FAISS, FTS5
 BM25, fusion, loading the events) over archive-en, questions from bench/questions.json.
@@ -12,7 +13,7 @@ normalised; cosine about 0.9 to its source) and N store rows by perturbing real 
 event's headline and summary with a fifth of their words swapped for words of other events), in
 a real ``Store`` (FTS5 included). The index kind is chosen by size exactly as ``dateline index``
 does. The serving process loads the model and the saved index, builds a ``Searcher`` over the
-synthetic store and times ``ask`` end to end, then measures recall@10 of the index against exact
+synthetic store (the index memory-mapped, as the bot serves it) and times ``ask`` end to end, then measures recall@10 of the index against exact
 search (ground truth computed by the build process by streaming every vector).
 """
 
