@@ -14,7 +14,8 @@ event's headline and summary with a fifth of their words swapped for words of ot
 a real ``Store`` (FTS5 included). The index kind is chosen by size exactly as ``dateline index``
 does. The serving process loads the model and the saved index, builds a ``Searcher`` over the
 synthetic store (the index memory-mapped, as the bot serves it) and times ``ask`` end to end,
-then measures recall@10 of the index against exact search (ground truth computed by the build process by streaming every vector).
+then measures recall@10 of the index against exact search (ground truth computed by the build
+process by streaming every vector).
 """
 
 from __future__ import annotations
