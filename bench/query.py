@@ -1,6 +1,7 @@
 """``/ask`` latency at the real sample's size and at synthetic 100k and 1M events.
 
     .venv/bin/python bench/query.py [--config FILE] [--sizes 100000,1000000] [--queries 300]
+                                    [--keep DIR]   # keep the built sets in DIR, reuse them
 
 Real sample: ``Searcher.ask`` end to end (date understanding, question encoding, FAISS, FTS5
 BM25, fusion, loading the events) over archive-en, questions from bench/questions.json.
@@ -12,14 +13,16 @@ normalised; cosine about 0.9 to its source) and N store rows by perturbing real 
 event's headline and summary with a fifth of their words swapped for words of other events), in
 a real ``Store`` (FTS5 included). The index kind is chosen by size exactly as ``dateline index``
 does. The serving process loads the model and the saved index, builds a ``Searcher`` over the
-synthetic store and times ``ask`` end to end, then measures recall@10 of the index against exact
-search (ground truth computed by the build process by streaming every vector).
+synthetic store (the index memory-mapped, as the bot serves it) and times ``ask`` end to end,
+then measures recall@10 of the index against exact search (ground truth computed by the build
+process by streaming every vector).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -63,6 +66,17 @@ def index_mb(directory: Path) -> float:
     files = [*directory.glob("vectors-*.faiss"), *directory.glob("entries-*.npy")]
     files += [p for p in [directory / "meta.json"] if p.exists()]
     return sum(p.stat().st_size for p in files) / 2**20
+
+
+def rss_parts_mb() -> dict[str, float]:
+    """Resident memory now, split: anonymous (heap) and file-backed (mapped index pages,
+    shared libraries; the kernel can drop these under pressure)."""
+    parts = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key = line.split(":")[0]
+        if key in ("RssAnon", "RssFile"):
+            parts[key.lower() + "_mb"] = int(line.split()[1]) / 1024
+    return parts
 
 
 def percentiles(latencies_ms: list[float]) -> dict[str, float]:
@@ -243,7 +257,8 @@ async def serve(size: int, work: Path, n: int) -> None:
 
     settings = settings_from_dict({"storage": {"dir": str(work)}})
     encoder = bench_encoder(settings)
-    index = VectorIndex.load(settings.storage.index_dir)
+    # As the bot serves: an approximate index's lists memory-mapped (Searcher.load).
+    index = VectorIndex.load(settings.storage.index_dir, mapped=True)
     assert index is not None and index.count == size
     rss_loaded = peak_rss_mb()
     async with Store.open(settings.storage.database) as store:
@@ -293,6 +308,7 @@ async def serve(size: int, work: Path, n: int) -> None:
                 "torch": "torch" in sys.modules,
                 "variant": encoder.variant,
                 "rss_mb": peak_rss_mb(),
+                **rss_parts_mb(),
             }
         )
     )
@@ -312,6 +328,12 @@ def main() -> None:
     add_config_argument(parser)
     parser.add_argument("--sizes", default="100000,1000000", help="synthetic sizes ('' for none)")
     parser.add_argument("--queries", type=int, default=300, help="asks timed per size")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="folder for the synthetic sets (one subfolder per size), kept and reused: a set"
+        " already built there is only served again",
+    )
     parser.add_argument("--build", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -334,10 +356,22 @@ def main() -> None:
     )
     notes = []
     for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
-        with tempfile.TemporaryDirectory(prefix="dateline-query-") as tmp:
-            config_args = ["--config", str(args.config)] if args.config else []
-            built = run_step(*config_args, "--build", str(size), "--work", tmp)
-            served = run_step("--serve", str(size), "--work", tmp, "--queries", str(args.queries))
+        with contextlib.ExitStack() as stack:
+            if args.keep:
+                work = args.keep / f"dateline-{size}"  # the name shares the ONNX cache
+                work.mkdir(parents=True, exist_ok=True)
+            else:
+                work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dateline-")))
+            built_file = work / "built.json"
+            if built_file.exists():
+                built = json.loads(built_file.read_text())
+            else:
+                config_args = ["--config", str(args.config)] if args.config else []
+                built = run_step(*config_args, "--build", str(size), "--work", str(work))
+                built_file.write_text(json.dumps(built))
+            served = run_step(
+                "--serve", str(size), "--work", str(work), "--queries", str(args.queries)
+            )
         print(
             f"| {size:,} | {served['kind']} nlist {served['nlist']} nprobe {served['nprobe']}"
             f" | {served['p50']:.1f} ms | {served['p95']:.1f} ms | {served['p99']:.1f} ms"
@@ -352,7 +386,9 @@ def main() -> None:
             f"{size:,}: recall@10 vs exact {recall}; built in {built['rows_seconds']:.0f} s"
             f" (rows) + {built['index_seconds']:.0f} s (index); database"
             f" {served['db_mb']:.0f} MB; RSS after loading model + index"
-            f" {served['rss_loaded_mb']:.0f} MB; encoder {served['variant']}, torch imported:"
+            f" {served['rss_loaded_mb']:.0f} MB; at the end anonymous"
+            f" {served.get('rssanon_mb', 0):.0f} MB + file-backed {served.get('rssfile_mb', 0):.0f}"
+            f" MB; encoder {served['variant']}, torch imported:"
             f" {served['torch']}"
         )
     print()

@@ -20,15 +20,24 @@ damaged file is reported (and rebuilt by indexing), never served. Vectors that a
 ``meta.json``; each write goes to a temporary file that is fsynced and moved into place with
 ``os.replace``. ``meta.json`` is the commit point: a crash at any moment leaves the previous
 set (or the new one) loadable.
+
+Serving loads with ``mapped=True``: an approximate index's inverted lists (nearly all of its
+bytes) are then memory-mapped read-only from the vectors file instead of read into memory, so
+only the pages of the lists a search probes are resident (and the kernel can drop them again).
+Such an index is ``read_only``: ``add``/``remove``/``update_entries`` refuse, and ``copy()``
+gives a writable in-memory copy to update (the mapped file is never written). A flat index is
+always read into memory (FAISS can't map it; it is at most ``ann_threshold`` events).
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import hashlib
 import io
 import json
 import math
+import mmap
 import os
 import secrets
 from collections.abc import Iterable, Mapping
@@ -47,6 +56,8 @@ IVF_SQ8 = "ivf-sq8"
 # A date filter that keeps less than this share of an approximate index is searched
 # exhaustively (all lists probed, only the allowed ids scored): exact and still fast.
 _SELECTIVE_SHARE = 0.05
+# A mapped index searches all of its lists in this many slices (see _search_all_lists_in_parts).
+_PARTS = 16
 
 
 _TABLE = np.dtype([("id", "<i8"), ("day", "<i4"), ("content", "S32"), ("text", "S24")])
@@ -120,8 +131,13 @@ class VectorIndex:
         table: np.ndarray | None = None,
         variant: str = LEGACY_VARIANT,
         checksummed: bool = True,
+        read_only: bool = False,
     ) -> None:
         self._index = index
+        # True for an index whose inverted lists are memory-mapped from its file (``load``
+        # with ``mapped=True``): searchable, never changed; ``copy()`` to update.
+        self.read_only = read_only
+        self._mapping = _mapped_range(index) if read_only else None
         self.model = model
         self.variant = variant
         # False for an index loaded from files saved without checksums: save it again.
@@ -212,11 +228,11 @@ class VectorIndex:
         return result
 
     def copy(self) -> VectorIndex:
-        """An independent copy (the FAISS index cloned in memory): update it while readers
-        keep searching this one."""
+        """An independent, writable copy (the FAISS index cloned in memory, also from a
+        memory-mapped one): update it while readers keep searching this one."""
         faiss = _lazy.faiss()
         copied = VectorIndex(
-            faiss.clone_index(self._index),
+            _writable_ivf(self._index) if self.read_only else faiss.clone_index(self._index),
             model=self.model,
             dimension=self.dimension,
             kind=self.kind,
@@ -224,7 +240,12 @@ class VectorIndex:
             table=self._table,  # never changed in place: replaced when entries change
         )
         copied.nprobe = self.nprobe
+        copied.variant, copied.checksummed = self.variant, self.checksummed
         return copied
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise ValueError("this index is memory-mapped read-only: update a copy() of it")
 
     # ----- contents -------------------------------------------------------------------
 
@@ -238,6 +259,7 @@ class VectorIndex:
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, entries: Mapping[int, Entry]) -> None:
         """Add (or replace) the vectors of ``ids``; ``entries`` describes them."""
+        self._check_writable()
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if len(ids) == 0:
             return
@@ -255,6 +277,7 @@ class VectorIndex:
     def update_entries(self, entries: Mapping[int, Entry]) -> None:
         """Record new hashes or dates for events whose embedded text did not change."""
         if entries:
+            self._check_writable()
             self.entries.update(entries)
             self._table = None
 
@@ -274,10 +297,39 @@ class VectorIndex:
         table = self._current_table()
         return table["day"][np.searchsorted(table["id"], ids)]
 
+    def changes(self, hashes: Mapping[int, str]) -> tuple[list[int], list[int]]:
+        """(ids indexed but not in ``hashes``, ids of ``hashes`` not indexed or indexed with
+        another content hash), both sorted: computed on the entries table, so a loaded
+        million-event index never builds a million ``Entry`` objects to find nothing to do."""
+        if self._entries is not None:
+            entries = self._entries
+            gone = sorted(i for i in entries if i not in hashes)
+            pending = sorted(
+                i for i, digest in hashes.items()
+                if i not in entries or entries[i].content_hash != digest
+            )  # fmt: skip
+            return gone, pending
+        table = self._current_table()
+        wanted_ids = np.fromiter(hashes.keys(), dtype=np.int64, count=len(hashes))
+        wanted = np.array(list(hashes.values()), dtype="S32") if hashes else np.zeros(0, "S32")
+        order = np.argsort(wanted_ids)
+        wanted_ids, wanted = wanted_ids[order], wanted[order]
+        known = np.isin(table["id"], wanted_ids, assume_unique=True)
+        missing = table["id"][~known]
+        at = np.searchsorted(table["id"], wanted_ids).clip(max=max(len(table) - 1, 0))
+        same = np.zeros(len(wanted_ids), dtype=bool)
+        if len(table):
+            same = (table["id"][at] == wanted_ids) & (table["content"][at] == wanted)
+        # A hash longer than the table keeps is compared whole: never taken as unchanged.
+        long = np.fromiter((len(h) > 32 for h in hashes.values()), dtype=bool, count=len(hashes))
+        same &= ~long[order]
+        return missing.tolist(), wanted_ids[~same].tolist()
+
     def remove(self, ids: Iterable[int]) -> int:
         wanted = np.array(sorted(set(ids)), dtype=np.int64)
         if len(wanted) == 0:
             return 0
+        self._check_writable()
         faiss = _lazy.faiss()
         removed = int(self._index.remove_ids(faiss.IDSelectorBatch(wanted)))
         for event_id in wanted:
@@ -311,6 +363,8 @@ class VectorIndex:
         if self.kind == IVF_SQ8:
             nprobe = self.nprobe
             if allowed is not None and len(allowed) < _SELECTIVE_SHARE * self.count:
+                if self._mapping is not None:
+                    return self._search_all_lists_in_parts(query, min(k, self.count), selector)
                 nprobe = self._index.nlist
             params: Any = faiss.SearchParametersIVF(nprobe=nprobe)
             if selector is not None:
@@ -318,19 +372,54 @@ class VectorIndex:
         else:
             params = faiss.SearchParameters(sel=selector) if selector is not None else None
         scores, ids = self._index.search(query, min(k, self.count), params=params)
+        if self._mapping is not None:
+            _drop_pages(*self._mapping)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def _search_all_lists_in_parts(
+        self, query: np.ndarray, k: int, selector: Any
+    ) -> list[tuple[int, float]]:
+        """Probe every list of a mapped index, ``_PARTS`` slices of lists at a time with the
+        touched pages dropped after each: one exhaustive search would otherwise make the whole
+        index resident at once."""
+        faiss = _lazy.faiss()
+        assert self._mapping is not None
+        nlist = self._index.nlist
+        coarse_scores, coarse_lists = self._index.quantizer.search(query, nlist)
+        step = -(-nlist // _PARTS)
+        scores, ids = [], []
+        for start in range(0, nlist, step):
+            lists = np.ascontiguousarray(coarse_lists[:, start : start + step], dtype=np.int64)
+            centroid = np.ascontiguousarray(coarse_scores[:, start : start + step])
+            params = faiss.SearchParametersIVF(nprobe=lists.shape[1])
+            params.sel = selector
+            part_scores = np.empty((1, k), dtype=np.float32)
+            part_ids = np.empty((1, k), dtype=np.int64)
+            self._index.search_preassigned_c(
+                1, faiss.swig_ptr(query), k, faiss.swig_ptr(lists), faiss.swig_ptr(centroid),
+                faiss.swig_ptr(part_scores), faiss.swig_ptr(part_ids), False, params,
+            )  # fmt: skip
+            _drop_pages(*self._mapping)
+            scores.append(part_scores[0])
+            ids.append(part_ids[0])
+        all_scores, all_ids = np.concatenate(scores), np.concatenate(ids)
+        best = np.argsort(-all_scores, kind="stable")[:k]
+        return [(int(all_ids[i]), float(all_scores[i])) for i in best if all_ids[i] >= 0]
 
     # ----- files ----------------------------------------------------------------------
 
     def save(self, directory: Path) -> None:
         """Write atomically: a new vectors file, then ``meta.json`` naming it (the commit)."""
         faiss = _lazy.faiss()
+        # A mapped index is written from an in-memory copy of its lists (never as a mapping).
+        source = _writable_ivf(self._index) if self.read_only else self._index
         check_location(directory)
         directory.mkdir(parents=True, exist_ok=True)
         token = secrets.token_hex(6)
         vectors_name, entries_name = f"vectors-{token}.faiss", f"entries-{token}.npy"
         temporary = directory / f".{vectors_name}.tmp"
-        faiss.write_index(self._index, str(temporary))
+        faiss.write_index(source, str(temporary))
+        del source
         _fsync_file(temporary)
         vectors_sum = file_checksum(temporary)
         os.replace(temporary, directory / vectors_name)
@@ -362,10 +451,11 @@ class VectorIndex:
         self.checksummed = True
 
     @classmethod
-    def load(cls, directory: Path) -> VectorIndex | None:
+    def load(cls, directory: Path, *, mapped: bool = False) -> VectorIndex | None:
         """The saved index, or None when there is none; IndexUnreadable when it is damaged
         (including a file whose checksum differs from the one ``meta.json`` recorded);
-        IndexLocationError when ``directory`` is a file."""
+        IndexLocationError when ``directory`` is a file. ``mapped``: an approximate index's
+        lists are memory-mapped read-only (for serving; see the module's doc)."""
         check_location(directory)
         meta_path = directory / META_FILE
         if not meta_path.exists():
@@ -386,7 +476,10 @@ class VectorIndex:
                     raise IndexUnreadable(
                         f"{directory / name} is damaged (its checksum does not match)"
                     )
-            index = faiss.read_index(str(directory / meta["vectors_file"]))
+            flags = 0
+            if mapped and meta.get("kind") == IVF_SQ8:
+                flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY
+            index = faiss.read_index(str(directory / meta["vectors_file"]), flags)
             table = np.load(directory / meta["entries_file"], allow_pickle=False)
             dimension = int(meta["dimension"])
             model, kind = str(meta["model"]), str(meta["kind"])
@@ -404,8 +497,66 @@ class VectorIndex:
             raise IndexUnreadable(f"the index in {directory} does not match its metadata")
         return cls(
             index, model=model, dimension=dimension, kind=kind, table=table, variant=variant,
-            checksummed=checksums is not None,
+            checksummed=checksums is not None, read_only=flags != 0,
         )  # fmt: skip
+
+
+def _mapped_range(index: Any) -> tuple[int, int] | None:
+    """(address, length) of a mapped index's lists, page-aligned; None if not known."""
+    try:
+        lists = _lazy.faiss().downcast_InvertedLists(index.invlists)
+        address, length = int(lists.ptr), int(lists.totsize)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    start = address - address % mmap.PAGESIZE
+    return start, length + (address - start)
+
+
+_libc: Any = None
+
+
+def _drop_pages(address: int, length: int) -> None:
+    """Tell the kernel this process no longer needs the mapped pages a search touched
+    (``MADV_DONTNEED``): they leave the process's resident set, stay in the page cache, and
+    the next search that needs one maps it again from there (a minor fault, no disk read).
+    Without it a served index becomes resident list by list until all of it is. Best effort:
+    nothing happens where ``madvise`` isn't available."""
+    global _libc
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if advice is None:
+        return
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL(None, use_errno=True)
+            _libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        except (OSError, AttributeError):
+            _libc = False
+    if _libc:
+        _libc.madvise(address, length, advice)
+
+
+def _writable_ivf(mapped: Any) -> Any:
+    """An in-memory copy of an IVF-SQ8 index whose lists are memory-mapped: FAISS can't clone
+    mapped lists, so they are copied list by list into ordinary ones."""
+    faiss = _lazy.faiss()
+    source = mapped.invlists
+    lists = faiss.ArrayInvertedLists(mapped.nlist, mapped.code_size)
+    for number in range(mapped.nlist):
+        size = source.list_size(number)
+        if size:
+            lists.add_entries(number, size, source.get_ids(number), source.get_codes(number))
+    copied = faiss.IndexIVFScalarQuantizer(
+        faiss.clone_index(mapped.quantizer), mapped.d, mapped.nlist, mapped.sq.qtype,
+        mapped.metric_type,
+    )  # fmt: skip
+    copied.sq = mapped.sq
+    copied.by_residual = mapped.by_residual
+    copied.is_trained = True
+    copied.replace_invlists(lists, True)
+    lists.this.disown()  # owned by ``copied`` now
+    copied.ntotal = mapped.ntotal
+    copied.nprobe = mapped.nprobe
+    return copied
 
 
 def write_atomically(path: Path, data: bytes) -> None:

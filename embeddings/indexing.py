@@ -34,6 +34,7 @@ from archive.store import Store
 from embeddings.encoder import Encoder
 from embeddings.index import (
     FLAT,
+    IVF_SQ8,
     META_FILE,
     Entry,
     IndexUnreadable,
@@ -93,13 +94,13 @@ def _usable(index: VectorIndex, encoder: Encoder) -> str | None:
 
 
 async def _load_or_start(
-    directory: Path, encoder: Encoder, rebuild: bool
+    directory: Path, encoder: Encoder, rebuild: bool, mapped: bool = False
 ) -> tuple[VectorIndex, str | None]:
     reason: str | None = "asked to rebuild" if rebuild else None
     saved: VectorIndex | None = None
     if not rebuild:
         try:
-            saved = await asyncio.to_thread(VectorIndex.load, directory)
+            saved = await asyncio.to_thread(VectorIndex.load, directory, mapped=mapped)
         except IndexUnreadable as exc:
             reason = str(exc)
         if saved is not None:
@@ -121,6 +122,7 @@ async def update_index(
     on_total: Callable[[int], None] | None = None,
     on_rebuild: Callable[[str], None] | None = None,
     base: VectorIndex | None = None,
+    mapped: bool = False,
 ) -> tuple[VectorIndex, IndexReport]:
     """Sync the saved index with ``store`` and save it; returns the index and what was done.
 
@@ -128,25 +130,26 @@ async def update_index(
     once with the number of events to look at, ``progress(n)`` after each batch of ``n`` of
     them (for a progress bar). ``base``: the index as the caller holds it, the same as the
     saved one (``Searcher.refresh``): a copy of it is updated instead of reading the files
-    again; ``base`` itself is never changed.
+    again; ``base`` itself is never changed (it is returned as is when nothing changed).
+    ``mapped`` (serving): the index returned is memory-mapped from the saved files when it is
+    an approximate one (``VectorIndex.load(mapped=True)``); the work on it is done on an
+    in-memory copy, saved, then mapped again.
     """
     started = time.perf_counter()
     directory = index_dir
     if base is not None and not rebuild and _usable(base, encoder) is None:
-        index, rebuilt_because = await asyncio.to_thread(base.copy), None
+        index, rebuilt_because = base, None
     else:
-        index, rebuilt_because = await _load_or_start(directory, encoder, rebuild)
+        index, rebuilt_because = await _load_or_start(directory, encoder, rebuild, mapped)
     if rebuilt_because and on_rebuild:
         on_rebuild(rebuilt_because)
     elif rebuilt_because:
         log.warning("rebuilding the vector index: %s", rebuilt_because)
     hashes = await store.event_hashes()
-    gone = [i for i in index.entries if i not in hashes]
+    gone, pending = await asyncio.to_thread(index.changes, hashes)
+    if (gone or pending or not index.checksummed) and (index is base or index.read_only):
+        index = await asyncio.to_thread(index.copy)  # never write into base or a mapping
     removed = index.remove(gone)
-    pending = sorted(
-        i for i, digest in hashes.items()
-        if i not in index.entries or index.entries[i].content_hash != digest
-    )  # fmt: skip
     if on_total:
         on_total(len(pending))
     batch_size = max(1, settings.batch_size)
@@ -213,6 +216,9 @@ async def update_index(
         dirty = True
     if dirty or not (directory / META_FILE).exists():
         await asyncio.to_thread(index.save, directory)
+    if mapped and index.kind == IVF_SQ8 and not index.read_only:
+        # Serve the saved files mapped; the in-memory copy built above is dropped.
+        index = await asyncio.to_thread(_load_mapped, directory, index)
     report = IndexReport(
         embedded=embedded,
         refreshed=refreshed,
@@ -225,6 +231,21 @@ async def update_index(
         seconds=time.perf_counter() - started,
     )
     return index, report
+
+
+def _load_mapped(directory: Path, written: VectorIndex) -> VectorIndex:
+    """The index just saved in ``directory``, memory-mapped; ``written`` itself if the files
+    no longer hold it (another process saved meanwhile: it stays to serve until the next
+    refresh)."""
+    try:
+        loaded = VectorIndex.load(directory, mapped=True)
+    except IndexUnreadable as exc:
+        log.warning("serving the index from memory: %s", exc)
+        return written
+    if loaded is None or loaded.count != written.count or loaded.variant != written.variant:
+        return written
+    loaded.nprobe = written.nprobe
+    return loaded
 
 
 def _cost(text: str) -> int:

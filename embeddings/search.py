@@ -153,6 +153,7 @@ class Searcher:
             progress=callbacks.get("progress"),
             on_total=callbacks.get("on_total"),
             on_rebuild=callbacks.get("on_rebuild"),
+            mapped=True,  # serving: an approximate index's lists stay on disk, mapped
         )
         searcher = cls(settings, store, encoder, index, index_dir=index_dir, embedding=embedding)
         searcher._seen = await searcher._sources_version()
@@ -177,7 +178,7 @@ class Searcher:
             ours = token is not None and token == self._seen[0]
             index, report = await update_index(
                 self._index_dir, self._embedding, self._store, self._encoder,
-                base=self._index if ours else None,
+                base=self._index if ours else None, mapped=True,
             )  # fmt: skip
             self._index = index  # the swap
             self._editions = {}

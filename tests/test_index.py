@@ -251,3 +251,86 @@ def test_an_index_path_that_is_a_file_is_a_location_error(tmp_path):
     with pytest.raises(IndexLocationError, match="is a file"):
         index.save(path)
     assert path.read_text() == "oops"
+
+
+def _saved_ivf(tmp_path, n: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.arange(n, dtype=np.int64) * 3 + 7
+    vectors = random_vectors(n, 32, seed=1)
+    VectorIndex.build("m", ids, vectors, entries_for(ids), kind=IVF_SQ8).save(tmp_path)
+    return ids, vectors
+
+
+def test_a_mapped_index_answers_exactly_like_one_loaded_normally(tmp_path):
+    ids, vectors = _saved_ivf(tmp_path)
+    normal = VectorIndex.load(tmp_path)
+    mapped = VectorIndex.load(tmp_path, mapped=True)
+    assert normal is not None and mapped is not None
+    assert not normal.read_only and mapped.read_only and mapped._mapping is not None
+    assert (mapped.count, mapped.nprobe, mapped.kind) == (normal.count, normal.nprobe, IVF_SQ8)
+    queries = random_vectors(40, 32, seed=5)
+    allowed = ids[::7]
+    for query in queries:
+        assert mapped.search(query, 10) == normal.search(query, 10)
+        assert mapped.search(query, 5, allowed=allowed) == normal.search(query, 5, allowed=allowed)
+        # Selective (under 5% of the index): all lists probed, the mapped one in slices.
+        rare = mapped.search(query, 10, allowed=ids[:150])
+        expected = normal.search(query, 10, allowed=ids[:150])
+        assert [i for i, _ in rare] == [i for i, _ in expected] and len(rare) == 10
+        assert np.allclose([s for _, s in rare], [s for _, s in expected], atol=1e-5)
+    since = dt.date(2015, 11, 20) + dt.timedelta(days=6000)
+    assert mapped.ids_between(since, None).tolist() == normal.ids_between(since, None).tolist()
+    # Its writable copy is the same index, byte for byte.
+    faiss = index_module._lazy.faiss()
+    copied = faiss.serialize_index(mapped.copy().faiss_index)
+    assert np.array_equal(copied, faiss.serialize_index(normal.faiss_index))
+
+
+def test_a_mapped_index_refuses_writes_and_its_copy_takes_them(tmp_path):
+    ids, vectors = _saved_ivf(tmp_path)
+    mapped = VectorIndex.load(tmp_path, mapped=True)
+    assert mapped is not None
+    with pytest.raises(ValueError, match="read-only"):
+        mapped.remove([int(ids[0])])
+    with pytest.raises(ValueError, match="read-only"):
+        mapped.add(np.array([1], dtype=np.int64), vectors[:1], entries_for([1]))
+    with pytest.raises(ValueError, match="read-only"):
+        mapped.update_entries(entries_for([int(ids[0])]))
+    copy = mapped.copy()
+    assert not copy.read_only
+    copy.remove([int(ids[0])])
+    copy.add(np.array([1], dtype=np.int64), vectors[:1], entries_for([1]))
+    assert copy.search(vectors[0], 1)[0][0] == 1 and copy.count == mapped.count
+    assert mapped.search(vectors[0], 1)[0][0] == ids[0] and 1 not in mapped.entries
+    other = tmp_path / "other"
+    copy.save(other)
+    reloaded = VectorIndex.load(other, mapped=True)
+    assert reloaded is not None and reloaded.search(vectors[0], 1)[0][0] == 1
+    # Saving the mapped index itself writes its lists whole (never a reference to a mapping).
+    mapped.save(tmp_path / "again")
+    again = VectorIndex.load(tmp_path / "again")
+    assert again is not None and again.search(vectors[5], 3) == mapped.search(vectors[5], 3)
+
+
+def test_a_flat_index_asked_to_map_is_read_into_memory_and_writable(tmp_path):
+    index, ids, vectors = flat_index()
+    index.save(tmp_path)
+    loaded = VectorIndex.load(tmp_path, mapped=True)
+    assert loaded is not None and not loaded.read_only
+    loaded.remove([int(ids[0])])
+    assert loaded.count == 19
+
+
+def test_changes_from_the_table_equal_those_from_the_entries():
+    index, ids, _ = flat_index(30)
+    hashes = {int(i): f"c{i}" for i in ids[5:]}  # 5 gone
+    hashes[int(ids[6])] = "changed"
+    hashes[int(ids[7])] = "c" * 40  # longer than the table keeps: never taken as unchanged
+    hashes[999] = "new"
+    from_table = VectorIndex(
+        index.faiss_index, model="m", dimension=16, kind=FLAT, table=index._current_table()
+    )
+    expected = (ids[:5].tolist(), [int(ids[6]), int(ids[7]), 999])
+    assert index.changes(hashes) == expected
+    assert from_table.changes(hashes) == expected
+    assert from_table._entries is None  # no Entry objects were made
+    assert from_table.changes({}) == (ids.tolist(), [])

@@ -307,3 +307,42 @@ async def test_an_index_held_in_memory_is_updated_as_a_copy_without_reading_the_
     monkeypatch.undo()
     saved = VectorIndex.load(directory)
     assert saved is not None and saved.entries == index.entries
+
+
+async def test_serving_maps_an_approximate_index_and_a_refresh_updates_a_copy(
+    tmp_path, fresh_db, fake_encoder
+):
+    settings = make_settings(tmp_path, embeddings={"ann_threshold": 100, "batch_size": 64})
+    directory = settings.storage.index_dir
+    events = [make_event("2015-01-01", f"Event number {n} about {n % 7}", None, (), n)
+              for n in range(120)]  # fmt: skip
+    await add_events(fresh_db, events)
+    built, _ = await update_index(directory, settings.embeddings, fresh_db, fake_encoder)
+    assert not built.read_only  # `dateline index` keeps it in memory
+    served, report = await update_index(
+        directory, settings.embeddings, fresh_db, FakeEncoder(), mapped=True
+    )
+    assert served.read_only and report.embedded == 0 and served.count == 120
+    query = fake_encoder.encode(["Event number 5 about 5"])[0]
+    assert served.search(query, 5) == built.search(query, 5)
+    # A refresh from the mapped index held in memory: updated as a writable copy, saved,
+    # and served mapped again; the held one is untouched.
+    ids = sorted(served.ids_between(None, None).tolist())
+    await fresh_db.write_events([], deletes=[ids[0]])
+    (new_id,) = await add_events(fresh_db, [make_event("2016-01-01", "Brand new", None, (), 999)])
+    encoder = FakeEncoder()
+    refreshed, report = await update_index(
+        directory, settings.embeddings, fresh_db, encoder, base=served, mapped=True
+    )
+    assert (report.embedded, report.removed, report.total) == (1, 1, 120)
+    assert refreshed.read_only and refreshed is not served
+    assert refreshed.search(encoder.encode(["Brand new"])[0], 1)[0][0] == new_id
+    assert served.count == 120 and ids[0] in served.ids_between(None, None).tolist()
+    assert new_id not in served.ids_between(None, None).tolist()
+    saved = VectorIndex.load(directory)
+    assert saved is not None and saved.entries == refreshed.entries
+    # Nothing changed: the held mapped index is kept as it is.
+    again, report = await update_index(
+        directory, settings.embeddings, fresh_db, FakeEncoder(), base=refreshed, mapped=True
+    )
+    assert again is refreshed and report.embedded == 0
