@@ -178,9 +178,12 @@ import simcord
 
 async def main():
     settings = load_settings(Path(sys.argv[1]))
-    async with open_resources(settings) as (store, searcher):
+    async with open_resources(settings) as (store, state, searcher):
         loaded = time.perf_counter() - started
-        bot = create_bot(settings, store=store, searcher=searcher, sync_on_start=True)
+        bot = create_bot(
+            settings.bot, settings.archive, store=store, state=state, searcher=searcher,
+            sync_on_start=True,
+        )
         async with simcord.run(bot, check_errors=False) as env:
             await bot.wait_until_ready()
             ready = time.perf_counter() - started
