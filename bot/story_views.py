@@ -47,6 +47,17 @@ def _short(text: str, limit: int) -> str:
     return truncate(" ".join(text.split()), limit)
 
 
+async def _deferred_event(interaction: discord.Interaction, bot: Any, event_id: int) -> list[Event]:
+    """Defer privately and read the event a button is about; say so when it is gone."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    events: list[Event] = await bot.store.events_by_ids([event_id])
+    if not events:
+        await interaction.followup.send(
+            "That event is no longer in the archive.", ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+    return events
+
+
 class RelatedButton(discord.ui.DynamicItem[discord.ui.Button], template=r"dl:rel:(?P<id>\d+)"):
     """Answers privately with the event's related events, newest first."""
 
@@ -67,13 +78,8 @@ class RelatedButton(discord.ui.DynamicItem[discord.ui.Button], template=r"dl:rel
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = _bot(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        events = await bot.store.events_by_ids([self.event_id])
+        events = await _deferred_event(interaction, bot, self.event_id)
         if not events:
-            await interaction.followup.send(
-                "That event is no longer in the archive.", ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
-            )  # fmt: skip
             return
         related = await bot.stories.related(events[0])
         pages = related_pages(events[0], related, bot.archive_settings.base_url)
@@ -101,13 +107,8 @@ class StoryButton(discord.ui.DynamicItem[discord.ui.Button], template=r"dl:story
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = _bot(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        events = await bot.store.events_by_ids([self.event_id])
+        events = await _deferred_event(interaction, bot, self.event_id)
         if not events:
-            await interaction.followup.send(
-                "That event is no longer in the archive.", ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
-            )  # fmt: skip
             return
         await send_story(interaction, bot.stories, events[0], bot.archive_settings.base_url,
                          ephemeral=True)  # fmt: skip
