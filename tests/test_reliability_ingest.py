@@ -27,6 +27,7 @@ from archive.prepare import DayFolder, prepare_day
 from archive.store import Store
 from bench.huge_day import write_day
 from dateline.cli import main
+from tests.reliability_helpers import READY_DIR
 
 # ----- item 9: a huge day is merged in linear time -------------------------------------
 
@@ -281,7 +282,9 @@ def test_parser_processes_exit_when_the_ingest_is_killed(
         (fixture_archive / "news" / day).mkdir(parents=True)
     script = tmp_path / "killed_ingest.py"
     script.write_text(_KILLED_INGEST)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO), READY_DIR: str(ready)}
     main_process = subprocess.Popen(
         [sys.executable, str(script), str(fixture_archive), str(tmp_path / "db.sqlite3")],
         env=env,
@@ -289,15 +292,15 @@ def test_parser_processes_exit_when_the_ingest_is_killed(
     )
     try:
         deadline = time.monotonic() + 60
+        # Polls the OS (real processes have no clock to advance): until a parser is at work.
         workers: set[int] = set()
-        while time.monotonic() < deadline:  # the fork server and at least 2 parsers
-            workers = _descendants(main_process.pid)
-            if len(workers) >= 3:
+        while time.monotonic() < deadline:
+            workers = _descendants(main_process.pid)  # the fork server and its parsers
+            if len(workers) >= 3 and any(int(f.name) in workers for f in ready.iterdir()):
                 break
-            time.sleep(0.2)
-        assert len(workers) >= 3, "the parser processes did not start"
-        time.sleep(1.0)  # let them run their initializer
+            time.sleep(0.1)
         workers = _descendants(main_process.pid)
+        assert len(workers) >= 3, "the parser processes did not start"
         os.kill(main_process.pid, signal.SIGKILL)
         main_process.wait(10)
         deadline = time.monotonic() + 15
@@ -345,11 +348,11 @@ async def test_an_unreadable_year_is_reported_and_the_rest_ingested(
 # ----- item 16: two ingests at once -------------------------------------------------------
 
 _HOLD_LOCK = """
-import sys, time
+import sys
 from archive.ingest import ingest_lock
 with ingest_lock(sys.argv[1]):
     print("locked", flush=True)
-    time.sleep(60)
+    sys.stdin.read()  # held until the test closes stdin or kills the process
 """
 
 
@@ -361,6 +364,7 @@ def test_a_second_ingest_exits_while_one_runs(
     holder = subprocess.Popen(
         [sys.executable, "-c", _HOLD_LOCK, str(database)],
         env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
