@@ -196,31 +196,27 @@ def needs_cleaning(text: str) -> bool:
     )
 
 
+def _may_need_cleaning(text: str, markup: re.Pattern[str]) -> bool:
+    return bool(
+        markup.search(text)
+        or (":" in text and ("://" in text or ":--" in text))
+        or "  " in text
+        or "''" in text
+        or "dead" in text
+        or "Dead" in text
+    )
+
+
 def clean_text(text: str) -> str:
     """Plain text from a line of archive markdown: links to their text, markup dropped."""
     # Most lines need nothing: one search for markup, odd spaces and the first character of
     # a mojibake pair settles them (mojibake is looked for only where such a character is).
-    # The test of needs_cleaning, written out: clean_text is called for every line.
-    if not (
-        _MARKUP_SPACE_OR_LEAD.search(text)
-        or (":" in text and ("://" in text or ":--" in text))
-        or "  " in text
-        or "''" in text
-        or "dead" in text
-        or "Dead" in text
-    ):
+    if not _may_need_cleaning(text, _MARKUP_SPACE_OR_LEAD):
         return text.strip()
     if not text.isascii() and _MOJIBAKE.search(text) is not None:
         text = _fix_encoding(text)
     # Each step runs only when its markup can be there (substring tests are cheap).
-    if not (
-        _MARKUP_OR_SPACE.search(text)
-        or (":" in text and ("://" in text or ":--" in text))
-        or "  " in text
-        or "''" in text
-        or "dead" in text
-        or "Dead" in text
-    ):
+    if not _may_need_cleaning(text, _MARKUP_OR_SPACE):
         return text.strip()
     if "&" in text:
         text = unescape(text)

@@ -141,6 +141,17 @@ class DatelineBot(commands.Bot):
         chosen = await self.state.guild_edition(guild_id) if guild_id else None
         return chosen or self.archive_settings.default_lang
 
+    async def messageable(self, channel_id: int) -> discord.abc.Messageable:
+        """A channel to post in (daily post, feeds), from the cache or else from Discord;
+        raises discord's errors for a channel gone or forbidden, LookupError for one that
+        can't hold messages."""
+        channel = self.get_channel(channel_id)
+        if channel is None:
+            channel = await self.fetch_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise LookupError(f"channel {channel_id} can't hold messages")
+        return channel
+
     async def on_ready(self) -> None:
         log.info("logged in as %s in %d servers", self.user, len(self.guilds))
 

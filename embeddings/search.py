@@ -58,7 +58,7 @@ from embeddings.text import event_text
 
 Mode = Literal["hybrid", "dense", "keyword"]
 # A keyword candidate is a strong match when its text holds this share of the question's words.
-_STRONG_KEYWORD_SHARE = 0.75
+STRONG_KEYWORD_SHARE = 0.75
 # The same for a mostly-CJK question when its dense side carries no information: bigrams that
 # straddle two words or differ between simplified and traditional characters ("克莱斯勒" /
 # "克萊斯勒") don't occur in a right answer's text, so half of them is the bar.
@@ -222,7 +222,7 @@ class Searcher:
         allowed = np.array(sorted(set(ids)), dtype=np.int64)
         words = fts_terms(query)
         found: set[int] = set()
-        share = _STRONG_KEYWORD_SHARE
+        share = STRONG_KEYWORD_SHARE
         if await self._dense_informative(query, index):
             vector = await asyncio.to_thread(self._encoder.encode_query, query)
             dense = await asyncio.to_thread(index.search, vector, len(allowed), allowed=allowed)
@@ -351,7 +351,7 @@ class Searcher:
         # Dense search found nothing close: accept a keyword match that holds most of the
         # question's words (names the model does not know, e.g. "Karowe AK6").
         # With a blind dense side, the bar is the one made for CJK bigrams.
-        share = _STRONG_BIGRAM_SHARE if blind else _STRONG_KEYWORD_SHARE
+        share = _STRONG_BIGRAM_SHARE if blind else STRONG_KEYWORD_SHARE
         top = await self._store.events_by_ids([i for i, _ in keyword[:3]])
         return any(keyword_coverage(words, e) >= share for e in top)
 

@@ -102,7 +102,7 @@ class DailyCog(commands.Cog):
         if claim is None:
             return  # sent already, in flight, waiting for its retry time, or given up
         try:
-            channel = await self._channel(channel_id)
+            channel = await self.bot.messageable(channel_id)
             if claim.attempts > 1:
                 earlier = await self._find_earlier_post(channel, claim)
                 if earlier is not None:
@@ -166,14 +166,6 @@ class DailyCog(commands.Cog):
             return
         if await self.bot.state.disable_guild(guild_id, now, reason=reason):
             log.warning("daily posts for server %s switched off: %s", guild_id, reason)
-
-    async def _channel(self, channel_id: int) -> discord.abc.Messageable:
-        channel = self.bot.get_channel(channel_id)
-        if channel is None:
-            channel = await self.bot.fetch_channel(channel_id)
-        if not isinstance(channel, discord.abc.Messageable):
-            raise LookupError(f"channel {channel_id} can't hold messages")
-        return channel
 
     async def _find_earlier_post(
         self, channel: discord.abc.Messageable, claim: DailyPostRow

@@ -46,8 +46,8 @@ from bot.render import NO_MENTIONS, archive_url, escape, link, truncate
 from bot.state import FeedRow
 from bot.timer import PeriodicJob
 from embeddings.follow import follow_pass, parse_interval
+from embeddings.search import STRONG_KEYWORD_SHARE, keyword_coverage
 from embeddings.search import Searcher as HybridSearcher
-from embeddings.search import keyword_coverage
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ class FeedsCog(commands.Cog):
             await state.advance_feed(feed.id, seen)
             return
         try:
-            channel = await self._channel(feed.channel_id)
+            channel = await self.bot.messageable(feed.channel_id)
             if taken_over:
                 # A process died between its claim and recording its post: the post may be
                 # in the channel already.
@@ -278,15 +278,9 @@ class FeedsCog(commands.Cog):
             return await searcher.matching(query, [e.id for e in events])
         # No index: the keyword half of the relevance floor only.
         words = fts_terms(query)
-        return {e.id for e in events if words and keyword_coverage(words, e) >= 0.75}
-
-    async def _channel(self, channel_id: int) -> discord.abc.Messageable:
-        channel = self.bot.get_channel(channel_id)
-        if channel is None:
-            channel = await self.bot.fetch_channel(channel_id)
-        if not isinstance(channel, discord.abc.Messageable):
-            raise LookupError(f"channel {channel_id} can't hold messages")
-        return channel
+        return {
+            e.id for e in events if words and keyword_coverage(words, e) >= STRONG_KEYWORD_SHARE
+        }
 
 
 @app_commands.command(name="edition", description="The archive edition this server shows")
