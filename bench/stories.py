@@ -115,7 +115,7 @@ async def copy_archive(store: Any, searcher: Any, copies: int) -> Any:
 
 async def big_story(searcher: Any, store: Any, size: int) -> None:
     from embeddings.stories import IndexSimilarity, Stories, StoryOptions
-    from embeddings.timeline_chart import draw_timeline
+    from embeddings.timeline_chart import story_chart
 
     options = StoryOptions(
         max_events=size,
@@ -130,26 +130,12 @@ async def big_story(searcher: Any, store: Any, size: int) -> None:
     started = time.perf_counter()
     story = await stories.story(anchor)
     built = time.perf_counter()
-    png = await asyncio.to_thread(
-        draw_timeline,
-        [e.date for e in story.events],
-        chosen=anchor.date,
-        title=anchor.headline[:90],
-        date_from=story.date_from,
-        date_to=story.date_to,
-    )
+    png = await asyncio.to_thread(story_chart, story)
     done = time.perf_counter()
     again = []  # later draws: matplotlib imported, fonts cached, as in a bot that has drawn one
     for _ in range(5):
         started_again = time.perf_counter()
-        await asyncio.to_thread(
-            draw_timeline,
-            [e.date for e in story.events],
-            chosen=anchor.date,
-            title=anchor.headline[:90],
-            date_from=story.date_from,
-            date_to=story.date_to,
-        )
+        await asyncio.to_thread(story_chart, story)
         again.append(ms(time.perf_counter() - started_again))
     print(
         f"/story of {len(story.events)} events ({story.date_from} .. {story.date_to}):"

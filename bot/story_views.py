@@ -29,7 +29,7 @@ from bot.render import (
 )
 from bot.views import PageView
 from embeddings.stories import RelatedEvent, Stories, Story
-from embeddings.timeline_chart import draw_timeline
+from embeddings.timeline_chart import story_chart
 
 LABEL_LIMIT = 80
 CHART_FILE = "story.png"
@@ -324,17 +324,6 @@ def story_pages(story: Story, base_url: str) -> tuple[list[Page], int]:
     start = next((n for n, p in enumerate(pages) if story.anchor.id in p.event_ids), 0)
     assert all(len(p.embeds) <= EMBEDS_PER_MESSAGE for p in pages)
     return pages, start
-
-
-def story_chart(story: Story) -> bytes:
-    """The story's timeline PNG (blocking: run it in a worker thread)."""
-    return draw_timeline(
-        [e.date for e in story.events],
-        chosen=story.anchor.date,
-        title=_short(story.anchor.headline, 90),
-        date_from=story.date_from,
-        date_to=story.date_to,
-    )
 
 
 async def send_story(

@@ -9,6 +9,10 @@ import io
 import threading
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from embeddings.stories import Story
 
 WIDTH_PX = 1000
 HEIGHT_PX = 360
@@ -145,3 +149,14 @@ def png_size(data: bytes) -> tuple[int, int]:
     if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
         raise ValueError("not a PNG")
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def story_chart(story: Story) -> bytes:
+    """The story's timeline PNG, its chosen event marked (blocking: run it in a thread)."""
+    return draw_timeline(
+        [e.date for e in story.events],
+        chosen=story.anchor.date,
+        title=story.anchor.headline,
+        date_from=story.date_from,
+        date_to=story.date_to,
+    )

@@ -82,7 +82,7 @@ async def run_story(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
 
     from archive.store import Store
-    from embeddings.timeline_chart import draw_timeline
+    from embeddings.timeline_chart import story_chart
 
     if (args.id is None) == (not args.question):
         raise UsageError("give an event id or --question (one of them)")
@@ -98,14 +98,7 @@ async def run_story(settings: Settings, args: argparse.Namespace) -> int:
             anchor = answer.hits[0].event
         story = await stories.story(anchor)
     if args.png:
-        png = await asyncio.to_thread(
-            draw_timeline,
-            [e.date for e in story.events],
-            chosen=anchor.date,
-            title=anchor.headline[:90],
-            date_from=story.date_from,
-            date_to=story.date_to,
-        )
+        png = await asyncio.to_thread(story_chart, story)
         await asyncio.to_thread(args.png.write_bytes, png)
     if args.json:
         json.dump(story.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
