@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import logging
 import os
 import sqlite3
 import urllib.parse
@@ -32,8 +31,6 @@ from archive.migrations import (
 )
 from archive.models import Event, NewEvent, RelatedLink, Source
 from archive.rows import TAG_SEPARATOR, EventRows, event_rows
-
-log = logging.getLogger(__name__)
 
 # SQLite page cache (negative: KiB): modest while serving, larger for a big ingest batch,
 # where it halves the time spent writing indexes.
@@ -205,12 +202,7 @@ class Store:
         finally:
             self._bulk = False
             await self._fetch("PRAGMA wal_autocheckpoint = 1000")
-            try:
-                await self._fetch("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.OperationalError as exc:
-                # Another connection's reader holds the log ("table is locked"): SQLite
-                # checkpoints it later by itself; the written data is safe either way.
-                log.debug("write-ahead log checkpoint put off: %s", exc)
+            await self._fetch("PRAGMA wal_checkpoint(PASSIVE)")
             await self._conn.execute(f"PRAGMA cache_size = {READ_CACHE_KIB}")
 
     def _drop_unused_links_in_transaction(self) -> None:
