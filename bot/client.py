@@ -37,7 +37,7 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.settings",
     "bot.cogs.daily",
     "bot.cogs.story",
-    "bot.cogs.feeds",  # after settings: it adds /dateline feed and /dateline edition
+    "bot.cogs.feeds",  # after settings: it adds /dateline feed to its group
 )
 
 Clock = Callable[[], dt.datetime]

@@ -99,6 +99,14 @@ def keyword_coverage(question_words: list[str], event: Event) -> float:
     return sum(found(w) for w in question_words) / len(question_words)
 
 
+def keyword_matches(
+    words: list[str], events: Sequence[Event], share: float = STRONG_KEYWORD_SHARE
+) -> set[int]:
+    """Ids of the ``events`` whose text holds at least ``share`` of ``words`` (the keyword
+    half of the relevance floor)."""
+    return {e.id for e in events if words and keyword_coverage(words, e) >= share}
+
+
 class Searcher:
     """Answers questions over one store and its vector index. Safe to share across tasks."""
 
@@ -231,7 +239,7 @@ class Searcher:
             share = _STRONG_BIGRAM_SHARE
         if words:
             events = await self._store.events_by_ids([int(i) for i in allowed if i not in found])
-            found |= {e.id for e in events if keyword_coverage(words, e) >= share}
+            found |= keyword_matches(words, events, share)
         return found
 
     async def _dense_informative(self, text: str, index: VectorIndex) -> bool:

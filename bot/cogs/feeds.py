@@ -20,7 +20,7 @@ A plain task (``bot.timer.PeriodicJob``, started in ``cog_load``) runs every
    whose channel is gone or forbidden gets its error recorded
    (``/dateline feed list`` shows it) and the other feeds go on.
 
-``/dateline feed add|list|remove`` and ``/dateline edition`` are added to the ``/dateline``
+``/dateline feed add|list|remove`` is added to the ``/dateline``
 group of the settings cog (Manage Server only, like the rest of it).
 """
 
@@ -30,7 +30,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import discord
 from discord import app_commands
@@ -40,14 +40,15 @@ from archive.fts import fts_terms
 from archive.models import Event
 from archive.store import Store
 from bot.client import DatelineBot
+from bot.cogs.settings import missing_permissions, require_manager
 from bot.dates import long_date
 from bot.errors import reply_privately
 from bot.render import NO_MENTIONS, archive_url, escape, link, truncate
 from bot.state import FeedRow
 from bot.timer import PeriodicJob
 from embeddings.follow import follow_pass, parse_interval
-from embeddings.search import STRONG_KEYWORD_SHARE, keyword_coverage
 from embeddings.search import Searcher as HybridSearcher
+from embeddings.search import keyword_matches
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,6 @@ FEED_SHOWN = 10
 FEED_CLAIM_LEASE = dt.timedelta(minutes=5)
 # Messages of a feed's channel searched for a post made just before a crash.
 HISTORY_LOOKBACK = 50
-EDITIONS = ("en", "zh")
-REQUIRED = ("view_channel", "send_messages", "embed_links")
 
 
 _MARKER = re.compile(r"feed #(\d+) · events (\d+)–(\d+)")
@@ -124,12 +123,10 @@ class FeedsCog(commands.Cog):
             before=bot.wait_until_ready,
         )
         self.feed_group = FeedGroup(self)
-        self.edition_command: app_commands.Command[Any, Any, None] = edition_command
 
     async def cog_load(self) -> None:
         group = self._dateline_group()
         group.add_command(self.feed_group)
-        group.add_command(self.edition_command)
         if self.interval is not None or self.watch is not None:
             self.job.start()
 
@@ -138,7 +135,6 @@ class FeedsCog(commands.Cog):
             await self.job.stop()
         group = self._dateline_group()
         group.remove_command("feed")
-        group.remove_command("edition")
 
     def _dateline_group(self) -> app_commands.Group:
         group = self.bot.tree.get_command("dateline")
@@ -277,33 +273,7 @@ class FeedsCog(commands.Cog):
         if isinstance(searcher, HybridSearcher):
             return await searcher.matching(query, [e.id for e in events])
         # No index: the keyword half of the relevance floor only.
-        words = fts_terms(query)
-        return {
-            e.id for e in events if words and keyword_coverage(words, e) >= STRONG_KEYWORD_SHARE
-        }
-
-
-@app_commands.command(name="edition", description="The archive edition this server shows")
-@app_commands.describe(edition="en: English, zh: Chinese")
-async def edition_command(interaction: discord.Interaction, edition: Literal["en", "zh"]) -> None:
-    """``/dateline edition en|zh`` (added to the /dateline group by ``FeedsCog``)."""
-    _require_manager(interaction)
-    bot = interaction.client
-    if interaction.guild_id is None or not isinstance(bot, DatelineBot):
-        raise app_commands.NoPrivateMessage()
-    await bot.state.set_guild_edition(interaction.guild_id, edition, bot.clock())
-    bot.daily_wakeup.set()
-    await reply_privately(
-        interaction,
-        f"This server now shows the `{edition}` edition: /event, /ask, /onthisday, the daily"
-        " post and the news feeds that did not choose their own.",
-    )
-
-
-def _require_manager(interaction: discord.Interaction) -> None:
-    permissions = interaction.permissions
-    if not (permissions.manage_guild or permissions.administrator):
-        raise app_commands.MissingPermissions(["manage_guild"])
+        return keyword_matches(fts_terms(query), events)
 
 
 def _describe(exc: BaseException) -> str:
@@ -324,7 +294,7 @@ class FeedGroup(app_commands.Group):
         self.cog = cog
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        _require_manager(interaction)
+        require_manager(interaction)
         return True
 
     @app_commands.command(name="add", description="Post new events to a channel as they land")
@@ -344,8 +314,7 @@ class FeedGroup(app_commands.Group):
         guild = interaction.guild
         if guild is None:
             raise app_commands.NoPrivateMessage()
-        permissions = channel.permissions_for(guild.me)
-        missing = [n.replace("_", " ").title() for n in REQUIRED if not getattr(permissions, n)]
+        missing = missing_permissions(channel, guild.me)
         if missing:
             await reply_privately(
                 interaction,

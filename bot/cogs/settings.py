@@ -1,10 +1,12 @@
-"""``/dateline channel|time|timezone|off|status``: a server's daily-post settings.
+"""``/dateline channel|time|timezone|off|status|edition``: a server's settings.
 
 Hidden from members without Manage Server (default permissions) and checked again here, since
 a server's admins can override who sees a command.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import discord
 from discord import app_commands
@@ -23,6 +25,13 @@ from bot.schedule import (
 REQUIRED = ("view_channel", "send_messages", "embed_links")
 
 
+def require_manager(interaction: discord.Interaction) -> None:
+    """Manage Server (or Administrator), checked again whoever the command is shown to."""
+    permissions = interaction.permissions
+    if not (permissions.manage_guild or permissions.administrator):
+        raise app_commands.MissingPermissions(["manage_guild"])
+
+
 def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -> list[str]:
     permissions = channel.permissions_for(me)
     return [name.replace("_", " ").title() for name in REQUIRED if not getattr(permissions, name)]
@@ -38,9 +47,7 @@ class SettingsCog(
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        permissions = interaction.permissions
-        if not (permissions.manage_guild or permissions.administrator):
-            raise app_commands.MissingPermissions(["manage_guild"])
+        require_manager(interaction)
         return True
 
     def _wake_daily(self) -> None:
@@ -124,6 +131,18 @@ class SettingsCog(
         self._wake_daily()
         text = "Daily posts are off." if stopped else "Daily posts were already off."
         await reply_privately(interaction, text + " `/dateline channel` turns them on again.")
+
+    @app_commands.command(name="edition", description="The archive edition this server shows")
+    @app_commands.describe(edition="en: English, zh: Chinese")
+    async def edition(self, interaction: discord.Interaction, edition: Literal["en", "zh"]) -> None:
+        guild_id = self._guild_id(interaction)
+        await self.bot.state.set_guild_edition(guild_id, edition, self.bot.clock())
+        self._wake_daily()
+        await reply_privately(
+            interaction,
+            f"This server now shows the `{edition}` edition: /event, /ask, /onthisday, the daily"
+            " post and the news feeds that did not choose their own.",
+        )
 
     @app_commands.command(name="status", description="Show this server's daily post settings")
     async def status(self, interaction: discord.Interaction) -> None:
