@@ -40,7 +40,7 @@ import math
 import mmap
 import os
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,6 +117,36 @@ def default_nprobe(nlist: int) -> int:
     return min(nlist, max(8, nlist // 32))
 
 
+class FlatLayout:
+    """Where each id's vector lives in a flat FAISS index (``IndexIDMap2`` over
+    ``IndexFlat``): vectors are read in place, a binary search per id, no copy of the index."""
+
+    def __init__(self, faiss_index: object) -> None:
+        faiss = _lazy.faiss()
+        self._owner = faiss_index  # held, so its identity can't be reused while cached
+        self._count = int(faiss_index.ntotal)  # type: ignore[attr-defined]
+        id_map = faiss.vector_to_array(faiss_index.id_map).astype(np.int64)  # type: ignore[attr-defined]
+        self._order = np.argsort(id_map, kind="stable")
+        self._ids = id_map[self._order]
+        flat = faiss.downcast_index(faiss_index.index)  # type: ignore[attr-defined]
+        size = self._count * int(flat.d)
+        data = faiss.rev_swig_ptr(flat.get_xb(), size) if size else np.zeros(0, np.float32)
+        self._vectors = np.asarray(data).reshape(self._count, int(flat.d))
+
+    def describes(self, faiss_index: object) -> bool:
+        """Still true of ``faiss_index`` (the same object, nothing added or removed)."""
+        return faiss_index is self._owner and int(faiss_index.ntotal) == self._count  # type: ignore[attr-defined]
+
+    def find(self, ids: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of those of ``ids`` the index holds (sorted, each once)."""
+        wanted = np.unique(np.asarray(ids, dtype=np.int64))
+        if len(self._ids) == 0 or len(wanted) == 0:
+            return wanted[:0], np.zeros((0, self._vectors.shape[1]), dtype=np.float32)
+        at = np.minimum(np.searchsorted(self._ids, wanted), len(self._ids) - 1)
+        held = self._ids[at] == wanted
+        return wanted[held], self._vectors[self._order[at[held]]]
+
+
 class VectorIndex:
     """Vectors of events, searchable by inner product; mutable, not thread-safe for writes."""
 
@@ -151,6 +181,7 @@ class VectorIndex:
         if self._entries is None and self._table is None:
             self._entries = {}
         self.nprobe = default_nprobe(index.nlist) if kind == IVF_SQ8 else 0
+        self._layout: FlatLayout | None = None  # where a flat index keeps each id's vector
 
     @property
     def entries(self) -> dict[int, Entry]:
@@ -336,6 +367,18 @@ class VectorIndex:
             self.entries.pop(int(event_id), None)
         self._table = None
         return removed
+
+    def stored_vectors(
+        self, ids: Sequence[int] | np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(ids, vectors) of those of ``ids`` a flat index holds, read in place (no copy of
+        the index); None for an approximate index, which keeps no exact vectors."""
+        if self.kind != FLAT:
+            return None
+        layout = self._layout
+        if layout is None or not layout.describes(self._index):
+            layout = self._layout = FlatLayout(self._index)
+        return layout.find(ids)
 
     def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of a flat index, e.g. to rebuild it as another kind."""

@@ -149,7 +149,6 @@ class IndexSimilarity:
     def __init__(self, searcher: Searcher) -> None:
         self._searcher = searcher  # read on each call: ``refresh`` swaps the index
         self._vectors: dict[tuple[int, str], np.ndarray] = {}  # anchor texts encoded lately
-        self._flat: FlatLayout | None = None
 
     @classmethod
     def of(cls, searcher: object) -> IndexSimilarity | None:
@@ -158,21 +157,9 @@ class IndexSimilarity:
 
         return cls(searcher) if isinstance(searcher, Searcher) else None
 
-    def _layout(self) -> FlatLayout | None:
-        from embeddings.index import FLAT
-
-        index = self._searcher.index
-        if index.kind != FLAT:
-            return None
-        layout = self._flat
-        if layout is None or not layout.describes(index.faiss_index):
-            layout = self._flat = FlatLayout(index.faiss_index)
-        return layout
-
     def _stored(self, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray] | None:
         """(ids, vectors) of those of ``ids`` the flat index holds; None for other kinds."""
-        layout = self._layout()
-        return None if layout is None else layout.find(ids)
+        return self._searcher.index.stored_vectors(ids)
 
     def _encode(self, anchors: Sequence[Event]) -> None:
         missing = [a for a in anchors if (a.id, a.content_hash) not in self._vectors]
@@ -239,39 +226,6 @@ class IndexSimilarity:
             return dict(index.search(self._vector(anchor), k, allowed=allowed))
 
         return await asyncio.to_thread(run)
-
-
-class FlatLayout:
-    """Where each id's vector lives in a flat FAISS index (``IndexIDMap2`` over
-    ``IndexFlat``): vectors are read in place, a binary search per id, no copy of the index."""
-
-    def __init__(self, faiss_index: object) -> None:
-        from embeddings import _lazy
-
-        faiss = _lazy.faiss()
-        self._owner = faiss_index  # held, so its identity can't be reused while cached
-        self._count = int(faiss_index.ntotal)  # type: ignore[attr-defined]
-        id_map = faiss.vector_to_array(faiss_index.id_map).astype(np.int64)  # type: ignore[attr-defined]
-        self._order = np.argsort(id_map, kind="stable")
-        self._ids = id_map[self._order]
-        flat = faiss.downcast_index(faiss_index.index)  # type: ignore[attr-defined]
-        size = self._count * int(flat.d)
-        data = faiss.rev_swig_ptr(flat.get_xb(), size) if size else np.zeros(0, np.float32)
-        self._vectors = np.asarray(data).reshape(self._count, int(flat.d))
-
-    def describes(self, faiss_index: object) -> bool:
-        """Still true of ``faiss_index`` (the same object, nothing added or removed). The
-        searcher's index is never changed in place: ``Searcher.refresh`` swaps in a new one."""
-        return faiss_index is self._owner and int(faiss_index.ntotal) == self._count  # type: ignore[attr-defined]
-
-    def find(self, ids: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, vectors) of those of ``ids`` the index holds (sorted, each once)."""
-        wanted = np.unique(np.asarray(ids, dtype=np.int64))
-        if len(self._ids) == 0 or len(wanted) == 0:
-            return wanted[:0], np.zeros((0, self._vectors.shape[1]), dtype=np.float32)
-        at = np.minimum(np.searchsorted(self._ids, wanted), len(self._ids) - 1)
-        held = self._ids[at] == wanted
-        return wanted[held], self._vectors[self._order[at[held]]]
 
 
 def link_path(link: RelatedLink) -> str:
